@@ -1,0 +1,32 @@
+#include "weft/admin/agent_routes.h"
+
+#include "weft/common/log.h"
+
+namespace weft::admin {
+
+void registerAgentRoutes(AdminServer& server, AgentView view) {
+  server.route("GET", "/healthz/ready", [view](const http::Request&) {
+    return view.ready->load() ? Response::text("ready\n") : Response::text("not ready\n", 503);
+  });
+  server.route("GET", "/config_dump", [view](const http::Request&) {
+    return Response::json(config::toJson(*view.snapshots->current()).dump(2) + "\n");
+  });
+  server.route("GET", "/stats", [view](const http::Request&) {
+    nlohmann::json body = view.stats ? view.stats() : nlohmann::json::object();
+    body["node"] = view.nodeName;
+    body["configGeneration"] = view.snapshots->current()->generation;
+    return Response::json(body.dump(2) + "\n");
+  });
+  server.route("POST", "/logging", [](const http::Request& request) {
+    std::string_view query = request.query();
+    constexpr std::string_view kKey = "level=";
+    if (!query.starts_with(kKey)) return Response::text("usage: POST /logging?level=trace|debug|info|warn|error|off\n", 400);
+    auto level = log::parseLevel(query.substr(kKey.size()));
+    if (!level) return Response::text("unknown log level '" + std::string(query.substr(kKey.size())) + "'\n", 400);
+    log::setLevel(*level);
+    log::info("admin", "log level set to {}", log::levelName(*level));
+    return Response::text("log level " + std::string(log::levelName(*level)) + "\n");
+  });
+}
+
+}  // namespace weft::admin

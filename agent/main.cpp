@@ -1,0 +1,48 @@
+// weft-agent: flags in, runtime out. Each module's behaviour lives in its folder.
+#include <CLI/CLI.hpp>
+
+#include "weft/common/log.h"
+#include "weft/runtime/agent.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"weft-agent: the per-node sidecarless service mesh agent"};
+  weft::runtime::AgentOptions options;
+  std::string logLevel = "info";
+  std::string sockmap = "on";
+  long connectTimeoutMs = options.connectTimeout.count();
+  long idleTimeoutS = options.idleTimeout.count();
+  bool cleanup = false;
+
+  app.add_option("--config-dir", options.configDir, "Directory of YAML manifests (as kubectl apply -f takes)")
+      ->check(CLI::ExistingDirectory);
+  app.add_option("--node-name", options.nodeName, "This node's name (default: host name)");
+  app.add_option("--admin-addr", options.adminAddr, "Admin API address")->capture_default_str();
+  app.add_option("--log-level", logLevel, "trace, debug, info, warn, error or off")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
+  app.add_option("--cgroup-root", options.cgroupRoot, "cgroup v2 directory to attach hooks to (default: the cgroup2 mount)");
+  app.add_option("--bpffs-dir", options.bpffsDir, "bpffs directory for pins (default: /sys/fs/bpf/weft/<node>)");
+  app.add_flag("--keep-bpf", options.keepBpf,
+               "Leave BPF programs attached and pinned at exit: enrolled pods then fail closed until a restarted "
+               "agent adopts them");
+  app.add_flag("--cleanup", cleanup, "Remove this node's pinned BPF state and exit");
+  app.add_option("--proxy-addr", options.proxyAddress,
+                 "IPv4 address pods reach the node proxy at; enables capture (default: capture off)");
+  app.add_option("--outbound-port", options.outboundPort, "Outbound capture listener port")->capture_default_str();
+  app.add_option("--exclude-ports", options.excludePorts, "Destination ports never captured (comma separated)")
+      ->delimiter(',');
+  app.add_option("--workers", options.workers, "Proxy worker threads (default: one per CPU)");
+  app.add_option("--sockmap", sockmap, "Same-node fast path: on or off")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"on", "off"}));
+  app.add_option("--connect-timeout-ms", connectTimeoutMs, "Upstream connect timeout")->capture_default_str();
+  app.add_option("--idle-timeout-s", idleTimeoutS, "Close relayed connections idle this long")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  if (auto level = weft::log::parseLevel(logLevel)) weft::log::setLevel(*level);
+  if (cleanup) return weft::runtime::cleanupNode(options.nodeName, options.bpffsDir);
+  options.sockmap = sockmap == "on";
+  options.connectTimeout = std::chrono::milliseconds(connectTimeoutMs);
+  options.idleTimeout = std::chrono::seconds(idleTimeoutS);
+  return weft::runtime::runAgent(options);
+}

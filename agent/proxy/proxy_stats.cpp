@@ -1,0 +1,29 @@
+#include "weft/proxy/proxy_stats.h"
+
+namespace weft::proxy {
+
+nlohmann::json toJson(const ProxyCounters* const* workers, std::size_t count) {
+  auto sum = [&](auto member) {
+    std::uint64_t total = 0;
+    for (std::size_t i = 0; i < count; ++i) total += (workers[i]->*member).load(std::memory_order_relaxed);
+    return total;
+  };
+  return {
+      {"connections", {{"accepted", sum(&ProxyCounters::accepted)},
+                       {"active", sum(&ProxyCounters::active)},
+                       {"closed", sum(&ProxyCounters::closed)},
+                       {"resets", sum(&ProxyCounters::resets)},
+                       {"idleTimeouts", sum(&ProxyCounters::idleTimeouts)},
+                       {"notCaptured", sum(&ProxyCounters::notCaptured)}}},
+      {"bytes", {{"fromClients", sum(&ProxyCounters::bytesFromClients)},
+                 {"fromUpstreams", sum(&ProxyCounters::bytesFromUpstreams)}}},
+      {"connectFailures", {{"refused", sum(&ProxyCounters::connectRefused)},
+                           {"timeout", sum(&ProxyCounters::connectTimeout)},
+                           {"unreachable", sum(&ProxyCounters::connectUnreachable)},
+                           {"other", sum(&ProxyCounters::connectOther)}}},
+      {"fastPath", {{"relaysJoined", sum(&ProxyCounters::relaysJoined)}}},
+      {"io", {{"bufferWaits", sum(&ProxyCounters::bufferWaits)}, {"ringOverflows", sum(&ProxyCounters::ringOverflows)}}},
+  };
+}
+
+}  // namespace weft::proxy

@@ -1,0 +1,264 @@
+#include "weft/runtime/agent.h"
+
+#include <arpa/inet.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <mutex>
+#include <thread>
+
+#include "bpf_steering.h"
+#include "weft/admin/admin_server.h"
+#include "weft/admin/agent_routes.h"
+#include "weft/bpf/capture_hooks.h"
+#include "weft/bpf/kernel_paths.h"
+#include "weft/common/log.h"
+#include "weft/common/unique_fd.h"
+#include "weft/config/directory_watcher.h"
+#include "weft/config/last_good.h"
+#include "weft/config/manifest_loader.h"
+#include "weft/config/snapshot_store.h"
+#include "weft/io/uring_features.h"
+#include "weft/proxy/proxy.h"
+#include "weft/redirect/enrollment.h"
+
+namespace weft::runtime {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string hostName() {
+  char name[256] = {};
+  ::gethostname(name, sizeof name - 1);
+  return name;
+}
+
+fs::path pinDirFor(const std::string& node, const std::string& bpffsDir) {
+  return bpffsDir.empty() ? fs::path("/sys/fs/bpf/weft") / node : fs::path(bpffsDir);
+}
+
+// Loads the directory and publishes it, keeping last good objects. A
+// directory that cannot be read at all leaves the current snapshot in force.
+bool reloadConfig(const fs::path& dir, config::SnapshotStore& store) {
+  auto loaded = config::loadManifestDirectory(dir);
+  if (!loaded) {
+    log::error("config", "cannot read {}: {}; keeping generation {}", dir.string(), loaded.error().describe(),
+               store.current()->generation);
+    return false;
+  }
+  auto published = store.publish(config::keepLastGood(std::move(*loaded), *store.current()));
+  log::info("config", "generation {}: {} namespaces, {} pods, {} services, {} peer authentications, "
+            "{} authorization policies, {} other resources, {} rejected",
+            published->generation, published->namespaces.size(), published->pods.size(), published->services.size(),
+            published->peerAuthentications.size(), published->authorizationPolicies.size(),
+            published->otherResources.size(), published->rejected.size());
+  return true;
+}
+
+nlohmann::json captureJson(const bpf::CaptureHooks& hooks) {
+  auto c = hooks.counters();
+  if (!c) return {{"error", c.error().describe()}};
+  return {{"connectSeen", c->connectSeen},         {"notEnrolled", c->notEnrolled},
+          {"enrolled", c->enrolled},               {"redirected", c->redirected},
+          {"excludedPort", c->excludedPort},       {"localDestination", c->localDestination},
+          {"notTcp", c->notTcp},                   {"noProxy", c->noProxy},
+          {"originalDstRecorded", c->originalDstRecorded}, {"sockmapAdded", c->sockmapAdded},
+          {"msgRedirected", c->msgRedirected},     {"msgDirect", c->msgDirect}};
+}
+
+// Blocks SIGTERM/SIGINT/SIGHUP and returns a signalfd for them, so that the
+// main loop handles signals synchronously (no work in a signal handler).
+Result<UniqueFd> blockSignals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGHUP);
+  if (pthread_sigmask(SIG_BLOCK, &set, nullptr) != 0) return failErrno("block signals");
+  UniqueFd fd(::signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK));
+  if (!fd.valid()) return failErrno("signalfd");
+  return fd;
+}
+
+// Everything the running agent owns, destroyed in reverse order of creation:
+// the proxy stops before the hooks detach.
+class Agent {
+ public:
+  explicit Agent(const AgentOptions& options) : options_(options) {}
+  int run();
+
+ private:
+  Status setUp();
+  void applyConfig();
+  void serve(int signalFd);
+  nlohmann::json stats();
+
+  AgentOptions options_;
+  std::string node_;
+  config::SnapshotStore store_;
+  std::optional<config::DirectoryWatcher> watcher_;
+  std::unique_ptr<bpf::CaptureHooks> hooks_;
+  std::unique_ptr<BpfSteering> steering_;
+  std::unique_ptr<proxy::Proxy> proxy_;
+  std::mutex enrollmentMutex_;  // reconcile (main thread) vs /stats (admin thread)
+  std::unique_ptr<redirect::Enrollment> enrollment_;
+  std::atomic<bool> ready_{false};
+  // Last, so destroyed first: its thread calls stats(), which reads the rest.
+  std::unique_ptr<admin::AdminServer> admin_;
+};
+
+Status Agent::setUp() {
+  node_ = options_.nodeName.empty() ? hostName() : options_.nodeName;
+  auto adminAddress = parseSocketAddress(options_.adminAddr);
+  if (!adminAddress) return fail(ErrorCode::kInvalidArgument, "--admin-addr: " + adminAddress.error().message);
+  auto admin = admin::AdminServer::listen(*adminAddress);
+  if (!admin) return std::unexpected(admin.error());
+  admin_ = std::move(*admin);
+
+  if (!options_.configDir.empty()) {
+    reloadConfig(options_.configDir, store_);
+    if (auto w = config::DirectoryWatcher::watch(options_.configDir)) watcher_.emplace(std::move(*w));
+    else log::warn("config", "{}; changes need SIGHUP", w.error().describe());
+  }
+
+  fs::path cgroupRoot = options_.cgroupRoot;
+  if (cgroupRoot.empty()) {
+    auto mount = bpf::findCgroup2Mount();
+    if (!mount) return std::unexpected(mount.error());
+    cgroupRoot = *mount;
+  }
+  auto hooks = bpf::CaptureHooks::attach({.cgroupRoot = cgroupRoot, .pinDir = pinDirFor(node_, options_.bpffsDir)});
+  if (!hooks) return fail(hooks.error().code, "BPF capture hooks: " + hooks.error().message);
+  hooks_ = std::move(*hooks);
+  hooks_->keepAttachedOnExit(options_.keepBpf);
+  steering_ = std::make_unique<BpfSteering>(*hooks_);
+  enrollment_ = std::make_unique<redirect::Enrollment>(*hooks_, node_);
+
+  if (options_.proxyAddress.empty()) {
+    log::warn("agent", "no --proxy-addr: connects are classified but not captured");
+  } else {
+    in_addr proxyIp{};
+    if (inet_pton(AF_INET, options_.proxyAddress.c_str(), &proxyIp) != 1)
+      return fail(ErrorCode::kInvalidArgument, "--proxy-addr '" + options_.proxyAddress + "' is not an IPv4 address");
+    auto features = io::probeUringFeatures();
+    if (!features) return fail(features.error().code, "io_uring: " + features.error().message);
+    proxy::ProxyOptions proxyOptions;
+    proxyOptions.outboundListen =
+        parseSocketAddress(options_.proxyAddress + ":" + std::to_string(options_.outboundPort)).value();
+    proxyOptions.workers = options_.workers ? options_.workers : std::max(1u, std::thread::hardware_concurrency());
+    proxyOptions.connectTimeout = options_.connectTimeout;
+    proxyOptions.idleTimeout = options_.idleTimeout;
+    proxyOptions.joinSameNodeRelays = options_.sockmap;
+    auto started = proxy::Proxy::start(proxyOptions, *features, *steering_);
+    if (!started) return std::unexpected(started.error());
+    proxy_ = std::move(*started);
+    // Steer only once the listener is up: a connect captured before it
+    // would be refused.
+    if (auto ok = hooks_->setExcludedPorts(options_.excludePorts); !ok) return ok;
+    if (auto ok = hooks_->steer({.proxyAddress = proxyIp, .outboundPort = options_.outboundPort,
+                                 .sockmap = options_.sockmap});
+        !ok)
+      return ok;
+    log::info("agent", "capturing enrolled pods' connects to {}:{} (sockmap {})", options_.proxyAddress,
+              options_.outboundPort, options_.sockmap ? "on" : "off");
+  }
+  applyConfig();
+
+  admin::registerAgentRoutes(*admin_, {.nodeName = node_,
+                                       .snapshots = &store_,
+                                       .ready = &ready_,
+                                       .stats = [this] { return stats(); }});
+  admin_->start();
+  return {};
+}
+
+void Agent::applyConfig() {
+  std::lock_guard lock(enrollmentMutex_);
+  enrollment_->reconcile(*store_.current());
+}
+
+nlohmann::json Agent::stats() {
+  nlohmann::json out;
+  out["capture"] = captureJson(*hooks_);
+  if (proxy_) out["proxy"] = proxy_->stats();
+  std::lock_guard lock(enrollmentMutex_);
+  out["enrollment"] = enrollment_->toJson();
+  return out;
+}
+
+// Runs until SIGTERM or SIGINT; reloads on SIGHUP or a change in the directory.
+void Agent::serve(int signalFd) {
+  using Clock = std::chrono::steady_clock;
+  constexpr auto kQuietPeriod = std::chrono::milliseconds(200);  // let editors finish writing
+  constexpr auto kResync = std::chrono::seconds(10);  // netns that appeared after their Pod object
+  constexpr auto kNever = Clock::time_point::max();
+  auto reloadAt = kNever;  // set when the directory changed
+  auto resyncAt = Clock::now() + kResync;
+  while (true) {
+    pollfd fds[2] = {{signalFd, POLLIN, 0}, {watcher_ ? watcher_->fd() : -1, POLLIN, 0}};
+    auto wakeAt = std::min(reloadAt, resyncAt);
+    int timeout = static_cast<int>(
+        std::max<long>(0, std::chrono::duration_cast<std::chrono::milliseconds>(wakeAt - Clock::now()).count()));
+    if (::poll(fds, 2, timeout) < 0 && errno != EINTR) return;
+    if (fds[0].revents & POLLIN) {
+      signalfd_siginfo info{};
+      while (::read(signalFd, &info, sizeof info) == sizeof info) {
+        if (info.ssi_signo == SIGHUP) {
+          log::info("agent", "SIGHUP: reloading {}", options_.configDir);
+          if (!options_.configDir.empty() && reloadConfig(options_.configDir, store_)) applyConfig();
+        } else {
+          log::info("agent", "signal {}: shutting down", info.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
+          return;
+        }
+      }
+    }
+    if (watcher_ && (fds[1].revents & POLLIN) && watcher_->drain()) reloadAt = Clock::now() + kQuietPeriod;
+    auto now = Clock::now();
+    if (now >= reloadAt) {
+      reloadAt = kNever;
+      if (reloadConfig(options_.configDir, store_)) applyConfig();
+    }
+    if (now >= resyncAt) {
+      applyConfig();
+      resyncAt = now + kResync;
+    }
+  }
+}
+
+int Agent::run() {
+  auto signals = blockSignals();
+  if (!signals) {
+    log::error("agent", "{}", signals.error().describe());
+    return 1;
+  }
+  if (auto ok = setUp(); !ok) {
+    log::error("agent", "{}", ok.error().describe());
+    return ok.error().code == ErrorCode::kInvalidArgument ? 2 : 1;
+  }
+  ready_ = true;
+  log::info("agent", "node {} ready", node_);
+  serve(signals->get());
+  ready_ = false;
+  return 0;
+}
+
+}  // namespace
+
+int runAgent(const AgentOptions& options) {
+  Agent agent(options);
+  return agent.run();
+}
+
+int cleanupNode(const std::string& nodeName, const std::string& bpffsDir) {
+  fs::path pinDir = pinDirFor(nodeName.empty() ? hostName() : nodeName, bpffsDir);
+  if (auto ok = bpf::removePinDir(pinDir); !ok) {
+    log::error("agent", "cleanup: {}", ok.error().describe());
+    return 1;
+  }
+  log::info("agent", "cleanup: removed BPF pins under {}", pinDir.string());
+  return 0;
+}
+
+}  // namespace weft::runtime

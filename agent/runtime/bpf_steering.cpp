@@ -1,0 +1,75 @@
+#include "bpf_steering.h"
+
+#include <arpa/inet.h>
+
+#include <cstring>
+
+namespace weft::runtime {
+namespace {
+
+bpf::Endpoint toEndpoint(const SocketAddress& address) {
+  bpf::Endpoint e;
+  e.port = address.port();
+  if (address.family() == AF_INET) {
+    const auto* v4 = reinterpret_cast<const sockaddr_in*>(&address.storage);
+    e.address.s6_addr[10] = 0xff;
+    e.address.s6_addr[11] = 0xff;
+    std::memcpy(&e.address.s6_addr[12], &v4->sin_addr, 4);
+  } else {
+    e.address = reinterpret_cast<const sockaddr_in6*>(&address.storage)->sin6_addr;
+  }
+  return e;
+}
+
+SocketAddress toSocketAddress(const bpf::Endpoint& e) {
+  SocketAddress out;
+  if (IN6_IS_ADDR_V4MAPPED(&e.address)) {
+    auto* v4 = reinterpret_cast<sockaddr_in*>(&out.storage);
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(e.port);
+    std::memcpy(&v4->sin_addr, &e.address.s6_addr[12], 4);
+    out.length = sizeof(sockaddr_in);
+  } else {
+    auto* v6 = reinterpret_cast<sockaddr_in6*>(&out.storage);
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(e.port);
+    v6->sin6_addr = e.address;
+    out.length = sizeof(sockaddr_in6);
+  }
+  return out;
+}
+
+bpf::SocketTuple toTuple(const proxy::SocketTuple& t) { return {toEndpoint(t.local), toEndpoint(t.remote)}; }
+bpf::SocketTuple reversed(const bpf::SocketTuple& t) { return {t.remote, t.local}; }
+
+}  // namespace
+
+std::optional<SocketAddress> BpfSteering::takeOriginalDestination(const SocketAddress& client) {
+  auto original = hooks_.takeOriginalDestination(toEndpoint(client));
+  if (!original) return std::nullopt;
+  return toSocketAddress(*original);
+}
+
+// Joining is safe only when all four sockets are in the sockhash: the proxy's
+// own sends must land in the peer app's queue synchronously, or a byte sent
+// directly could overtake one still in the proxy's send queue.
+bool BpfSteering::canJoin(const proxy::SocketTuple& clientApp, const proxy::SocketTuple& serverApp) {
+  auto a = toTuple(clientApp);
+  auto b = toTuple(serverApp);
+  return hooks_.inSockhash(a) && hooks_.inSockhash(reversed(a)) && hooks_.inSockhash(b) &&
+         hooks_.inSockhash(reversed(b));
+}
+
+bool BpfSteering::requestJoin(const proxy::SocketTuple& clientApp, const proxy::SocketTuple& serverApp) {
+  return hooks_.requestRelayJoin(toTuple(clientApp), toTuple(serverApp)).has_value();
+}
+
+void BpfSteering::reportForwarded(const proxy::SocketTuple& fromApp, std::uint64_t totalBytes) {
+  (void)hooks_.reportForwarded(toTuple(fromApp), totalBytes);
+}
+
+void BpfSteering::forgetJoin(const proxy::SocketTuple& clientApp, const proxy::SocketTuple& serverApp) {
+  hooks_.forgetRelay(toTuple(clientApp), toTuple(serverApp));
+}
+
+}  // namespace weft::runtime

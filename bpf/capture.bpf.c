@@ -1,0 +1,284 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/* Transparent capture, attached at the node's cgroup v2 root.
+ * - connect4/connect6: a TCP connect from an enrolled pod (by netns cookie) is
+ *   rewritten to the node proxy's outbound listener; the original destination
+ *   is kept in the socket's local storage.
+ * - sockops: once the socket has its source port (TCP_CONNECT_CB), publishes
+ *   client endpoint -> original destination for the proxy; on establishment
+ *   joins same-node pod<->proxy sockets into the sockhash (fast path).
+ * - getpeername4/6: the app sees the peer it asked for, not the proxy.
+ * Everything else (the node's own processes, the proxy's sockets, pods not
+ * enrolled, UDP, loopback, excluded ports) proceeds untouched. */
+#include "vmlinux.h"
+
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+
+#include "lib/capture_maps.h"
+#include "lib/endpoint.h"
+#include "lib/sockmap_maps.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define WEFT_CONNECT_PROCEED 1 /* returning 0 would fail connect() with EPERM */
+#define WEFT_CONNECT_REFUSE 0
+#define WEFT_SOCK_STREAM 1
+
+/* Common checks; returns the enrolled pod, or NULL when the connect is not
+ * to be captured (the reason already counted). */
+static __always_inline struct weft_enrolled_pod *weft_capturable(struct bpf_sock_addr *ctx) {
+  weft_count(WEFT_CAP_CONNECT_SEEN);
+  __u64 cookie = bpf_get_netns_cookie(ctx);
+  struct weft_enrolled_pod *pod = bpf_map_lookup_elem(&weft_enrolled, &cookie);
+  if (!pod || !(pod->flags & WEFT_POD_F_ENROLLED)) {
+    weft_count(WEFT_CAP_NOT_ENROLLED);
+    return 0;
+  }
+  weft_count(WEFT_CAP_ENROLLED);
+  if (ctx->type != WEFT_SOCK_STREAM) {
+    weft_count(WEFT_CAP_NOT_TCP);
+    return 0;
+  }
+  __u16 port = bpf_ntohs((__u16)ctx->user_port);
+  if (bpf_map_lookup_elem(&weft_excluded_ports, &port)) {
+    weft_count(WEFT_CAP_EXCLUDED_PORT);
+    return 0;
+  }
+  return pod;
+}
+
+static __always_inline int weft_local_v4(__u32 dst_be, struct weft_enrolled_pod *pod,
+                                         struct weft_capture_config *cfg) {
+  return (bpf_ntohl(dst_be) >> 24) == 127 || dst_be == pod->ipv4 || dst_be == cfg->proxy_ipv4 || dst_be == 0;
+}
+
+enum weft_decision { WEFT_PROCEED, WEFT_REDIRECT, WEFT_REFUSE };
+
+/* The decision for an IPv4 destination, from connect4 or (v4-mapped) from
+ * connect6. On WEFT_REDIRECT the original destination has been stored in the
+ * socket; the caller rewrites the address in its own format. Storing can only
+ * fail for lack of memory: then the connect is refused (fail closed), since
+ * the proxy would not know where to send it. */
+static __always_inline enum weft_decision weft_decide_v4(struct bpf_sock_addr *ctx, struct weft_enrolled_pod *pod,
+                                                         struct weft_capture_config *cfg, __u32 dst_be,
+                                                         __u16 port_be) {
+  if (weft_local_v4(dst_be, pod, cfg)) {
+    weft_count(WEFT_CAP_LOCAL_DST);
+    return WEFT_PROCEED;
+  }
+  struct weft_endpoint *orig =
+      bpf_sk_storage_get(&weft_socket_original_dst, ctx->sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+  if (!orig) return WEFT_REFUSE;
+  weft_v4_mapped(orig->addr, dst_be);
+  orig->port = port_be;
+  orig->pad = 0;
+  weft_count(WEFT_CAP_REDIRECTED);
+  return WEFT_REDIRECT;
+}
+
+static __always_inline struct weft_capture_config *weft_proxy_config(void) {
+  struct weft_capture_config *cfg = weft_config();
+  if (cfg && cfg->proxy_ipv4) return cfg;
+  weft_count(WEFT_CAP_NO_PROXY);
+  return 0;
+}
+
+SEC("cgroup/connect4")
+int weft_connect4(struct bpf_sock_addr *ctx) {
+  struct weft_enrolled_pod *pod = weft_capturable(ctx);
+  struct weft_capture_config *cfg = pod ? weft_proxy_config() : 0;
+  if (!cfg) return WEFT_CONNECT_PROCEED;
+  enum weft_decision decision = weft_decide_v4(ctx, pod, cfg, ctx->user_ip4, (__u16)ctx->user_port);
+  if (decision == WEFT_REDIRECT) {
+    ctx->user_ip4 = cfg->proxy_ipv4;
+    ctx->user_port = cfg->proxy_port;
+  }
+  return decision == WEFT_REFUSE ? WEFT_CONNECT_REFUSE : WEFT_CONNECT_PROCEED;
+}
+
+SEC("cgroup/connect6")
+int weft_connect6(struct bpf_sock_addr *ctx) {
+  struct weft_enrolled_pod *pod = weft_capturable(ctx);
+  struct weft_capture_config *cfg = pod ? weft_proxy_config() : 0;
+  if (!cfg) return WEFT_CONNECT_PROCEED;
+  __u32 w0 = ctx->user_ip6[0], w1 = ctx->user_ip6[1], w2 = ctx->user_ip6[2], w3 = ctx->user_ip6[3];
+  if (w0 == 0 && w1 == 0 && w2 == bpf_htonl(0xffff)) {
+    /* An IPv4 destination on a dual-stack socket: decided as in connect4. */
+    enum weft_decision decision = weft_decide_v4(ctx, pod, cfg, w3, (__u16)ctx->user_port);
+    if (decision == WEFT_REDIRECT) {
+      ctx->user_ip6[3] = cfg->proxy_ipv4;
+      ctx->user_port = cfg->proxy_port;
+    }
+    return decision == WEFT_REFUSE ? WEFT_CONNECT_REFUSE : WEFT_CONNECT_PROCEED;
+  }
+  if (w0 == 0 && w1 == 0 && w2 == 0 && (w3 == bpf_htonl(1) || w3 == 0)) {
+    weft_count(WEFT_CAP_LOCAL_DST); /* ::1 or :: */
+    return WEFT_CONNECT_PROCEED;
+  }
+  /* Native IPv6: the test cluster and the proxy are IPv4 for now. */
+  weft_count(WEFT_CAP_NO_PROXY);
+  return WEFT_CONNECT_PROCEED;
+}
+
+SEC("cgroup/getpeername4")
+int weft_getpeername4(struct bpf_sock_addr *ctx) {
+  struct weft_endpoint *orig = bpf_sk_storage_get(&weft_socket_original_dst, ctx->sk, 0, 0);
+  if (orig && weft_is_v4_mapped(orig->addr)) {
+    __u32 v4;
+    __builtin_memcpy(&v4, &orig->addr[12], 4);
+    ctx->user_ip4 = v4;
+    ctx->user_port = orig->port;
+  }
+  return 1;
+}
+
+SEC("cgroup/getpeername6")
+int weft_getpeername6(struct bpf_sock_addr *ctx) {
+  struct weft_endpoint *orig = bpf_sk_storage_get(&weft_socket_original_dst, ctx->sk, 0, 0);
+  if (orig && weft_is_v4_mapped(orig->addr)) {
+    __u32 v4;
+    __builtin_memcpy(&v4, &orig->addr[12], 4);
+    ctx->user_ip6[0] = 0;
+    ctx->user_ip6[1] = 0;
+    ctx->user_ip6[2] = bpf_htonl(0xffff);
+    ctx->user_ip6[3] = v4;
+    ctx->user_port = orig->port;
+  }
+  return 1;
+}
+
+/* Context fields must be read with constant offsets: clang would otherwise
+ * pick between local_ip4 and local_ip6 by pointer arithmetic on ctx, which the
+ * verifier rejects. So every field is loaded first, behind a barrier. */
+#define WEFT_LOAD_TUPLE(ctx)                                                             \
+  __u32 family = ctx->family;                                                            \
+  __u32 lip4 = ctx->local_ip4, rip4 = ctx->remote_ip4;                                   \
+  __u32 lip6[4] = {ctx->local_ip6[0], ctx->local_ip6[1], ctx->local_ip6[2], ctx->local_ip6[3]}; \
+  __u32 rip6[4] = {ctx->remote_ip6[0], ctx->remote_ip6[1], ctx->remote_ip6[2], ctx->remote_ip6[3]}; \
+  __u32 lport = ctx->local_port, rport = ctx->remote_port;                               \
+  asm volatile("" ::: "memory")
+
+static __always_inline void weft_fill_key(struct weft_sock_key *key, __u32 family, __u32 lip4, __u32 rip4,
+                                          const __u32 lip6[4], const __u32 rip6[4], __u32 lport, __u32 rport) {
+  __builtin_memset(key, 0, sizeof(*key));
+  if (family == AF_INET) {
+    weft_v4_mapped(key->local, lip4);
+    weft_v4_mapped(key->remote, rip4);
+  } else {
+    weft_v6_copy(key->local, lip6);
+    weft_v6_copy(key->remote, rip6);
+  }
+  key->local_port = bpf_htons((__u16)lport); /* host order in these contexts */
+  key->remote_port = weft_remote_port_be(rport);
+}
+
+/* The socket's own view of its 4-tuple. */
+static __always_inline void weft_sockops_key(struct bpf_sock_ops *skops, struct weft_sock_key *key) {
+  WEFT_LOAD_TUPLE(skops);
+  weft_fill_key(key, family, lip4, rip4, lip6, rip6, lport, rport);
+}
+
+static __always_inline void weft_publish_original_dst(struct bpf_sock_ops *skops) {
+  struct bpf_sock *sk = skops->sk;
+  if (!sk) return;
+  struct weft_endpoint *orig = bpf_sk_storage_get(&weft_socket_original_dst, sk, 0, 0);
+  if (!orig) return;
+  struct weft_sock_key key;
+  weft_sockops_key(skops, &key);
+  struct weft_endpoint client = {};
+  __builtin_memcpy(client.addr, key.local, 16);
+  client.port = key.local_port;
+  struct weft_endpoint value = *orig;
+  bpf_map_update_elem(&weft_original_dst, &client, &value, BPF_ANY);
+  weft_count(WEFT_CAP_ORIG_DST_RECORDED);
+}
+
+/* Same-node pod<->proxy sockets only: everything else keeps the normal path. */
+static __always_inline void weft_maybe_join_sockhash(struct bpf_sock_ops *skops) {
+  struct weft_capture_config *cfg = weft_config();
+  if (!cfg || !(cfg->flags & WEFT_CFG_F_SOCKMAP) || !cfg->proxy_ipv4) return;
+  struct weft_sock_key key;
+  weft_sockops_key(skops, &key);
+  __u8 proxy[16];
+  weft_v4_mapped(proxy, cfg->proxy_ipv4);
+  int local_is_proxy = weft_addr_eq(key.local, proxy);
+  int remote_is_proxy = weft_addr_eq(key.remote, proxy);
+  if (local_is_proxy == remote_is_proxy) return;
+  void *pod = bpf_map_lookup_elem(&weft_local_pods, local_is_proxy ? key.remote : key.local);
+  if (!pod) return;
+  if (!local_is_proxy) {
+    /* An app socket: count what it sends from its first byte (the socket is
+     * established before connect() or accept() returns to the app), so that
+     * a later relay join compares totals with the proxy's. */
+    struct weft_relay_progress fresh = {};
+    bpf_map_update_elem(&weft_relay_progress, &key, &fresh, BPF_NOEXIST);
+    bpf_sock_ops_cb_flags_set(skops, BPF_SOCK_OPS_STATE_CB_FLAG);
+  }
+  if (bpf_sock_hash_update(skops, &weft_sockhash, &key, BPF_ANY) == 0) weft_count(WEFT_CAP_SOCKMAP_ADDED);
+}
+
+/* The kernel drops a closed socket from the sockhash itself; the relay state
+ * of an app socket goes with it here. */
+static __always_inline void weft_forget_closed(struct bpf_sock_ops *skops) {
+  if (skops->args[1] != BPF_TCP_CLOSE) return;
+  struct weft_sock_key key;
+  weft_sockops_key(skops, &key);
+  bpf_map_delete_elem(&weft_relay_progress, &key);
+  bpf_map_delete_elem(&weft_relay_control, &key);
+}
+
+SEC("sockops")
+int weft_sockops(struct bpf_sock_ops *skops) {
+  switch (skops->op) {
+    case BPF_SOCK_OPS_TCP_CONNECT_CB:
+      weft_publish_original_dst(skops);
+      break;
+    case BPF_SOCK_OPS_ACTIVE_ESTABLISHED_CB:
+    case BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB:
+      weft_maybe_join_sockhash(skops);
+      break;
+    case BPF_SOCK_OPS_STATE_CB:
+      weft_forget_closed(skops);
+      break;
+    default:
+      break;
+  }
+  return 1;
+}
+
+static __always_inline void weft_msg_key(struct sk_msg_md *msg, struct weft_sock_key *key) {
+  WEFT_LOAD_TUPLE(msg);
+  weft_fill_key(key, family, lip4, rip4, lip6, rip6, lport, rport);
+}
+
+/* A send on a joined socket goes straight into the receive queue of its peer
+ * on this node (skipping the loopback TCP stack). For a joined relay, it goes
+ * straight to the app at the other end once the proxy has relayed every byte
+ * it was given, so that no byte overtakes another. Unknown peer: plain TCP. */
+SEC("sk_msg")
+int weft_sk_msg(struct sk_msg_md *msg) {
+  struct weft_sock_key self;
+  weft_msg_key(msg, &self);
+
+  struct weft_relay_control *control = bpf_map_lookup_elem(&weft_relay_control, &self);
+  struct weft_relay_progress *progress = control ? bpf_map_lookup_elem(&weft_relay_progress, &self) : 0;
+  if (control && progress && control->state == WEFT_RELAY_JOIN_REQUESTED) {
+    if (progress->direct || progress->via_proxy == control->forwarded) {
+      struct weft_sock_key peer = control->peer_app;
+      if (bpf_msg_redirect_hash(msg, &weft_sockhash, &peer, BPF_F_INGRESS) == SK_PASS) {
+        progress->direct = 1;
+        weft_count(WEFT_CAP_MSG_DIRECT);
+        return SK_PASS;
+      }
+    }
+  }
+  if (progress && !progress->direct) progress->via_proxy += msg->size;
+
+  struct weft_sock_key peer = {};
+  __builtin_memcpy(peer.local, self.remote, 16);
+  __builtin_memcpy(peer.remote, self.local, 16);
+  peer.local_port = self.remote_port;
+  peer.remote_port = self.local_port;
+  if (bpf_msg_redirect_hash(msg, &weft_sockhash, &peer, BPF_F_INGRESS) == SK_PASS) weft_count(WEFT_CAP_MSG_REDIRECTED);
+  return SK_PASS;
+}

@@ -1,0 +1,25 @@
+# Every dependency comes from Debian packages that scripts/setup installs.
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(LIBBPF REQUIRED IMPORTED_TARGET libbpf>=1.1)
+pkg_check_modules(LIBURING REQUIRED IMPORTED_TARGET liburing>=2.3)
+pkg_check_modules(NGHTTP2 REQUIRED IMPORTED_TARGET libnghttp2)
+pkg_check_modules(RE2 REQUIRED IMPORTED_TARGET re2)
+find_package(OpenSSL 3.0 REQUIRED)
+find_package(yaml-cpp REQUIRED)
+find_package(nlohmann_json 3.10 REQUIRED)
+find_package(CLI11 REQUIRED)
+find_package(doctest REQUIRED)
+find_package(fmt REQUIRED)
+find_package(Threads REQUIRED)
+
+# Debian's node-llhttp ships llhttp's generated C sources, not a library:
+# build them here as a static library (DESIGN.md: no vendored copies).
+set(WEFT_LLHTTP_DIR /usr/share/llhttp CACHE PATH "llhttp C sources (Debian node-llhttp)")
+set(WEFT_LLHTTP_INCLUDE /usr/share/include/llhttp CACHE PATH "llhttp.h location")
+if(NOT EXISTS ${WEFT_LLHTTP_DIR}/llhttp.c OR NOT EXISTS ${WEFT_LLHTTP_INCLUDE}/llhttp.h)
+  message(FATAL_ERROR "llhttp sources not found in ${WEFT_LLHTTP_DIR}; run scripts/setup (package node-llhttp)")
+endif()
+add_library(llhttp STATIC ${WEFT_LLHTTP_DIR}/api.c ${WEFT_LLHTTP_DIR}/http.c ${WEFT_LLHTTP_DIR}/llhttp.c)
+target_include_directories(llhttp SYSTEM PUBLIC ${WEFT_LLHTTP_INCLUDE})
+target_compile_options(llhttp PRIVATE -w)
+set_target_properties(llhttp PROPERTIES POSITION_INDEPENDENT_CODE ON)

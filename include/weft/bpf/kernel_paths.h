@@ -1,0 +1,26 @@
+// Finding and checking the kernel filesystems weft's BPF state lives in:
+// the cgroup v2 hierarchy (where the connect hooks attach) and bpffs (where
+// programs, links and maps are pinned so that they outlive an agent restart).
+#pragma once
+
+#include <filesystem>
+
+#include "weft/common/error.h"
+
+namespace weft::bpf {
+
+// The first cgroup2 mount in /proc/self/mounts (e.g. /sys/fs/cgroup or, on a
+// hybrid host, /sys/fs/cgroup/unified).
+[[nodiscard]] Result<std::filesystem::path> findCgroup2Mount();
+
+// Fails with a clear message unless `path` is a directory on cgroup2.
+[[nodiscard]] Status checkCgroup2Dir(const std::filesystem::path& path);
+
+// Creates `dir` (and parents) inside a mounted bpffs; fails naming the cause
+// when bpffs is not mounted there.
+[[nodiscard]] Status ensureBpffsDir(const std::filesystem::path& dir);
+
+// Removes a pin directory and everything pinned under it. Missing is fine.
+[[nodiscard]] Status removePinDir(const std::filesystem::path& dir);
+
+}  // namespace weft::bpf

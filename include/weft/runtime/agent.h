@@ -1,0 +1,37 @@
+// The agent's life: load config, attach the BPF hooks, start the proxy,
+// steer captured connects to it, enroll pods, serve the admin API, follow
+// config changes, and shut down cleanly on SIGTERM/SIGINT.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace weft::runtime {
+
+struct AgentOptions {
+  std::string configDir;
+  std::string nodeName;
+  std::string adminAddr = "127.0.0.1:15000";
+  std::string cgroupRoot;  // default: the cgroup2 mount
+  std::string bpffsDir;    // default: /sys/fs/bpf/weft/<node>
+  bool keepBpf = false;
+  // Capture: where pods reach the proxy. Empty: hooks only classify.
+  std::string proxyAddress;
+  std::uint16_t outboundPort = 15001;
+  std::vector<std::uint16_t> excludePorts;
+  unsigned workers = 0;  // 0: one per CPU
+  bool sockmap = true;
+  std::chrono::milliseconds connectTimeout{5000};
+  std::chrono::seconds idleTimeout{3600};
+};
+
+// Runs until SIGTERM/SIGINT; returns the process exit code.
+int runAgent(const AgentOptions& options);
+
+// Removes the pinned BPF state of a node (weft-agent --cleanup).
+int cleanupNode(const std::string& nodeName, const std::string& bpffsDir);
+
+}  // namespace weft::runtime
