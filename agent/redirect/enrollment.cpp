@@ -156,11 +156,17 @@ EnrollmentSummary Enrollment::reconcile(const config::Snapshot& snapshot) {
     log::info("enroll", "{} pod(s) in the mesh on {} (+{} -{})", summary.enrolled, node_, summary.added, summary.removed);
   workloads_ = std::move(workloads);
   last_ = summary;
+  addedSinceStart_ += summary.added;
+  removedSinceStart_ += summary.removed;
   return summary;
 }
 
 nlohmann::json Enrollment::toJson() const {
-  return {{"enrolled", last_.enrolled}, {"failures", last_.failures}, {"workloads", workloads_}};
+  return {{"enrolled", last_.enrolled},
+          {"addedSinceStart", addedSinceStart_},
+          {"removedSinceStart", removedSinceStart_},
+          {"failures", last_.failures},
+          {"workloads", workloads_}};
 }
 
 }  // namespace weft::redirect

@@ -352,6 +352,9 @@ _cl_spawn() {
   # `pid=$(cluster_spawn_in_pod ...)` returns at once.
   sh -c "$_CL_ENTER" weft-cluster "$cg" "$ns" "$@" </dev/null >>"$log" 2>&1 &
   pid=$!
+  # Not a job of the caller's shell: cluster_down kills it, and bash would
+  # otherwise report each kill ("Killed ...") to whoever spawned it.
+  disown "$pid" 2>/dev/null || true
   echo "$pid $target $*" >>"$st/pids"
   _cl_wait_entered "$pid" "$ns"
   echo "$pid"

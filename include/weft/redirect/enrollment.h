@@ -61,6 +61,9 @@ class Enrollment {
   std::map<std::string, Known> cookiesByPath_;
   nlohmann::json workloads_ = nlohmann::json::array();
   EnrollmentSummary last_;
+  // Since this agent started: a restarted agent that adopts pinned maps adds 0.
+  std::size_t addedSinceStart_ = 0;
+  std::size_t removedSinceStart_ = 0;
 };
 
 }  // namespace weft::redirect
