@@ -1,5 +1,8 @@
 // Loading a directory the way `kubectl apply -f DIR` reads it, and the
 // shipped examples.
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <doctest/doctest.h>
 
 #include <sys/stat.h>
@@ -51,6 +54,22 @@ std::string ns(std::string_view name) {
 }
 
 }  // namespace
+
+// Permission checks do not stop root, and CI runs as root: run the check in
+// a child process that has dropped to an unprivileged user. Returns whether
+// the check held there.
+template <class Check>
+bool asUnprivilegedUser(Check check) {
+  pid_t child = ::fork();
+  if (child == 0) {
+    constexpr uid_t kNobody = 65534;
+    if (::getuid() == 0 && (::setgid(kNobody) != 0 || ::setuid(kNobody) != 0)) ::_exit(2);
+    ::_exit(check() ? 0 : 1);
+  }
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
 
 TEST_CASE("directory: manifest files only, not recursive, in lexicographic order") {
   TempDir dir;
@@ -140,36 +159,32 @@ TEST_CASE("directory: an unreadable directory is an error naming the path") {
   CHECK(empty->rejected.empty());
   CHECK(empty->namespaces.empty());
 
-  if (::geteuid() == 0) {
-    MESSAGE("running as root: permission checks do not apply, skipping the EACCES case");
-    return;
-  }
   fs::create_directory(dir.path() / "locked");
+  fs::permissions(dir.path(), fs::perms::owner_all | fs::perms::others_read | fs::perms::others_exec);
   fs::permissions(dir.path() / "locked", fs::perms::none);
-  auto locked = loadManifestDirectory(dir.path() / "locked");
+  CHECK(asUnprivilegedUser([&] {
+    auto locked = loadManifestDirectory(dir.path() / "locked");
+    return !locked.has_value() && locked.error().code == weft::ErrorCode::kPermissionDenied &&
+           locked.error().message.find((dir.path() / "locked").string()) != std::string::npos;
+  }));
   fs::permissions(dir.path() / "locked", fs::perms::owner_all);
-  REQUIRE_FALSE(locked.has_value());
-  CHECK(locked.error().code == weft::ErrorCode::kPermissionDenied);
-  CHECK(locked.error().message.find((dir.path() / "locked").string()) != std::string::npos);
 }
 
 TEST_CASE("directory: an unreadable file is rejected, not fatal") {
-  if (::geteuid() == 0) {
-    MESSAGE("running as root: chmod 000 does not stop root; the dangling-symlink case covers unreadable files");
-    return;
-  }
   TempDir dir;
   REQUIRE_FALSE(dir.path().empty());
   dir.write("a.yaml", ns("a"));
   dir.write("b.yaml", ns("b"));
+  fs::permissions(dir.path(), fs::perms::owner_all | fs::perms::others_read | fs::perms::others_exec);
+  fs::permissions(dir.path() / "b.yaml", fs::perms::owner_all | fs::perms::others_read);
   fs::permissions(dir.path() / "a.yaml", fs::perms::none);
   QuietLogs quiet;
-  auto loaded = loadManifestDirectory(dir.path());
-  REQUIRE(loaded.has_value());
-  REQUIRE(loaded->rejected.size() == 1);
-  CHECK(loaded->rejected[0].reason == "cannot read file: Permission denied");
-  REQUIRE(loaded->namespaces.size() == 1);
-  CHECK(loaded->namespaces[0].meta.name == "b");
+  CHECK(asUnprivilegedUser([&] {
+    auto loaded = loadManifestDirectory(dir.path());
+    return loaded.has_value() && loaded->rejected.size() == 1 &&
+           loaded->rejected[0].reason == "cannot read file: Permission denied" && loaded->namespaces.size() == 1 &&
+           loaded->namespaces[0].meta.name == "b";
+  }));
 }
 
 TEST_CASE("manifests/examples all load without rejections") {
