@@ -268,6 +268,7 @@ int weft_sk_msg(struct sk_msg_md *msg) {
       if (bpf_msg_redirect_hash(msg, &weft_sockhash, &peer, BPF_F_INGRESS) == SK_PASS) {
         progress->direct = 1;
         weft_count(WEFT_CAP_MSG_DIRECT);
+        weft_count_n(WEFT_CAP_MSG_DIRECT_BYTES, msg->size);
         return SK_PASS;
       }
     }
@@ -279,6 +280,10 @@ int weft_sk_msg(struct sk_msg_md *msg) {
   __builtin_memcpy(peer.remote, self.local, 16);
   peer.local_port = self.remote_port;
   peer.remote_port = self.local_port;
-  if (bpf_msg_redirect_hash(msg, &weft_sockhash, &peer, BPF_F_INGRESS) == SK_PASS) weft_count(WEFT_CAP_MSG_REDIRECTED);
+  __u32 size = msg->size;
+  if (bpf_msg_redirect_hash(msg, &weft_sockhash, &peer, BPF_F_INGRESS) == SK_PASS) {
+    weft_count(WEFT_CAP_MSG_REDIRECTED);
+    weft_count_n(WEFT_CAP_MSG_REDIRECTED_BYTES, size);
+  }
   return SK_PASS;
 }

@@ -93,7 +93,8 @@ Result<std::unique_ptr<CaptureHooks>> CaptureHooks::attach(const CaptureOptions&
   impl.skeleton = weft_capture__open_opts(&openOptions);
   if (!impl.skeleton) return failErrno("open BPF object capture");
   if (int err = weft_capture__load(impl.skeleton); err != 0)
-    return failErrno("load BPF object capture (verifier log above at warn level)", -err);
+    return failErrno("load BPF object capture (the log above names the cause: a verifier rejection, or maps "
+                     "pinned in " + options.pinDir.string() + " by an incompatible weft: weft-agent --cleanup)", -err);
 
   struct Hook {
     bpf_program* program;
@@ -161,6 +162,8 @@ Result<CaptureCounters> CaptureHooks::counters() const {
       .sockmapAdded = totals[WEFT_CAP_SOCKMAP_ADDED],
       .msgRedirected = totals[WEFT_CAP_MSG_REDIRECTED],
       .msgDirect = totals[WEFT_CAP_MSG_DIRECT],
+      .msgRedirectedBytes = totals[WEFT_CAP_MSG_REDIRECTED_BYTES],
+      .msgDirectBytes = totals[WEFT_CAP_MSG_DIRECT_BYTES],
   };
 }
 

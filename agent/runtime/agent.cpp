@@ -65,7 +65,8 @@ nlohmann::json captureJson(const bpf::CaptureHooks& hooks) {
           {"excludedPort", c->excludedPort},       {"localDestination", c->localDestination},
           {"notTcp", c->notTcp},                   {"noProxy", c->noProxy},
           {"originalDstRecorded", c->originalDstRecorded}, {"sockmapAdded", c->sockmapAdded},
-          {"msgRedirected", c->msgRedirected},     {"msgDirect", c->msgDirect}};
+          {"msgRedirected", c->msgRedirected},     {"msgDirect", c->msgDirect},
+          {"msgRedirectedBytes", c->msgRedirectedBytes}, {"msgDirectBytes", c->msgDirectBytes}};
 }
 
 // Blocks SIGTERM/SIGINT/SIGHUP and returns a signalfd for them, so that the

@@ -69,10 +69,12 @@ struct {
   __uint(pinning, LIBBPF_PIN_BY_NAME);
 } weft_capture_stats SEC(".maps");
 
-static __always_inline void weft_count(__u32 counter) {
+static __always_inline void weft_count_n(__u32 counter, __u64 n) {
   __u64 *value = bpf_map_lookup_elem(&weft_capture_stats, &counter);
-  if (value) *value += 1; /* per-CPU slot: no atomics needed */
+  if (value) *value += n; /* per-CPU slot: no atomics needed */
 }
+
+static __always_inline void weft_count(__u32 counter) { weft_count_n(counter, 1); }
 
 static __always_inline struct weft_capture_config *weft_config(void) {
   __u32 zero = 0;

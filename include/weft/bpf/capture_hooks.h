@@ -35,6 +35,8 @@ struct CaptureCounters {
   std::uint64_t sockmapAdded = 0;
   std::uint64_t msgRedirected = 0;
   std::uint64_t msgDirect = 0;
+  std::uint64_t msgRedirectedBytes = 0;
+  std::uint64_t msgDirectBytes = 0;
 };
 
 // An IP endpoint; IPv4 is carried v4-mapped, as the BPF side stores it.

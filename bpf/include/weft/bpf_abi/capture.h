@@ -55,7 +55,9 @@ enum weft_capture_counter {
   WEFT_CAP_SOCKMAP_ADDED = 9,     /* sockets joined into the sockhash */
   WEFT_CAP_MSG_REDIRECTED = 10,   /* sk_msg sends redirected to the peer socket */
   WEFT_CAP_MSG_DIRECT = 11,       /* sk_msg sends redirected pod to pod (relay joined) */
-  WEFT_CAP_COUNTER_MAX = 12,
+  WEFT_CAP_MSG_REDIRECTED_BYTES = 12,
+  WEFT_CAP_MSG_DIRECT_BYTES = 13, /* bytes a joined relay moved without the proxy */
+  WEFT_CAP_COUNTER_MAX = 14,
 };
 
 #endif
