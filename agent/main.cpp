@@ -8,7 +8,7 @@ int main(int argc, char** argv) {
   CLI::App app{"weft-agent: the per-node sidecarless service mesh agent"};
   weft::runtime::AgentOptions options;
   std::string logLevel = "info";
-  std::string sockmap = "on";
+  std::string sockmap = "off";
   long connectTimeoutMs = options.connectTimeout.count();
   long idleTimeoutS = options.idleTimeout.count();
   bool cleanup = false;
@@ -32,7 +32,7 @@ int main(int argc, char** argv) {
   app.add_option("--exclude-ports", options.excludePorts, "Destination ports never captured (comma separated)")
       ->delimiter(',');
   app.add_option("--workers", options.workers, "Proxy worker threads (default: one per CPU)");
-  app.add_option("--sockmap", sockmap, "Same-node fast path: on or off")
+  app.add_option("--sockmap", sockmap, "Same-node sockmap fast path: on (experimental) or off")
       ->capture_default_str()
       ->check(CLI::IsMember({"on", "off"}));
   app.add_option("--connect-timeout-ms", connectTimeoutMs, "Upstream connect timeout")->capture_default_str();

@@ -206,14 +206,12 @@ static __always_inline void weft_maybe_join_sockhash(struct bpf_sock_ops *skops)
   if (local_is_proxy == remote_is_proxy) return;
   void *pod = bpf_map_lookup_elem(&weft_local_pods, local_is_proxy ? key.remote : key.local);
   if (!pod) return;
-  if (!local_is_proxy) {
-    /* An app socket: count what it sends from its first byte (the socket is
-     * established before connect() or accept() returns to the app), so that
-     * a later relay join compares totals with the proxy's. */
-    struct weft_relay_progress fresh = {};
-    bpf_map_update_elem(&weft_relay_progress, &key, &fresh, BPF_NOEXIST);
-    bpf_sock_ops_cb_flags_set(skops, BPF_SOCK_OPS_STATE_CB_FLAG);
-  }
+  /* Track the socket from its first byte (it is established before connect()
+   * or accept() returns), so that a relay join compares totals, and so that
+   * a fallback to TCP is remembered. */
+  struct weft_relay_progress fresh = {};
+  bpf_map_update_elem(&weft_relay_progress, &key, &fresh, BPF_NOEXIST);
+  bpf_sock_ops_cb_flags_set(skops, BPF_SOCK_OPS_STATE_CB_FLAG);
   if (bpf_sock_hash_update(skops, &weft_sockhash, &key, BPF_ANY) == 0) weft_count(WEFT_CAP_SOCKMAP_ADDED);
 }
 
@@ -251,39 +249,58 @@ static __always_inline void weft_msg_key(struct sk_msg_md *msg, struct weft_sock
   weft_fill_key(key, family, lip4, rip4, lip6, rip6, lport, rport);
 }
 
+static __always_inline void weft_reverse(const struct weft_sock_key *in, struct weft_sock_key *out) {
+  __builtin_memset(out, 0, sizeof(*out));
+  __builtin_memcpy(out->local, in->remote, 16);
+  __builtin_memcpy(out->remote, in->local, 16);
+  out->local_port = in->remote_port;
+  out->remote_port = in->local_port;
+}
+
 /* A send on a joined socket goes straight into the receive queue of its peer
  * on this node (skipping the loopback TCP stack). For a joined relay, it goes
  * straight to the app at the other end once the proxy has relayed every byte
- * it was given, so that no byte overtakes another. Unknown peer: plain TCP. */
+ * it was given, so that no byte overtakes another. A peer not (yet) in the
+ * sockhash: plain TCP, for good (see weft_relay_progress.tcp_used). */
 SEC("sk_msg")
 int weft_sk_msg(struct sk_msg_md *msg) {
   struct weft_sock_key self;
   weft_msg_key(msg, &self);
+  __u32 size = msg->size;
 
-  struct weft_relay_control *control = bpf_map_lookup_elem(&weft_relay_control, &self);
-  struct weft_relay_progress *progress = control ? bpf_map_lookup_elem(&weft_relay_progress, &self) : 0;
-  if (control && progress && control->state == WEFT_RELAY_JOIN_REQUESTED) {
-    if (progress->direct || progress->via_proxy == control->forwarded) {
-      struct weft_sock_key peer = control->peer_app;
-      if (bpf_msg_redirect_hash(msg, &weft_sockhash, &peer, BPF_F_INGRESS) == SK_PASS) {
-        progress->direct = 1;
-        weft_count(WEFT_CAP_MSG_DIRECT);
-        weft_count_n(WEFT_CAP_MSG_DIRECT_BYTES, msg->size);
-        return SK_PASS;
-      }
+  struct weft_relay_progress *progress = bpf_map_lookup_elem(&weft_relay_progress, &self);
+  if (progress && progress->tcp_used) {
+    if (!progress->direct) progress->via_proxy += size;
+    return SK_PASS;
+  }
+
+  struct weft_relay_control *control = progress ? bpf_map_lookup_elem(&weft_relay_control, &self) : 0;
+  if (control && control->state == WEFT_RELAY_JOIN_REQUESTED &&
+      (progress->direct || progress->via_proxy == control->forwarded)) {
+    /* The proxy's socket towards the peer app must never have used TCP:
+     * otherwise earlier bytes may wait in the peer's TCP queue, which the
+     * kernel reads after the sockmap queue our direct bytes would land in. */
+    struct weft_sock_key peer = control->peer_app;
+    struct weft_sock_key proxy_to_peer;
+    weft_reverse(&peer, &proxy_to_peer);
+    struct weft_relay_progress *path = bpf_map_lookup_elem(&weft_relay_progress, &proxy_to_peer);
+    if (path && !path->tcp_used && bpf_msg_redirect_hash(msg, &weft_sockhash, &peer, BPF_F_INGRESS) == SK_PASS) {
+      progress->direct = 1;
+      weft_count(WEFT_CAP_MSG_DIRECT);
+      weft_count_n(WEFT_CAP_MSG_DIRECT_BYTES, size);
+      return SK_PASS;
     }
   }
-  if (progress && !progress->direct) progress->via_proxy += msg->size;
+  if (progress && progress->direct) return SK_PASS; /* peer gone: the connection is ending */
+  if (progress) progress->via_proxy += size;
 
-  struct weft_sock_key peer = {};
-  __builtin_memcpy(peer.local, self.remote, 16);
-  __builtin_memcpy(peer.remote, self.local, 16);
-  peer.local_port = self.remote_port;
-  peer.remote_port = self.local_port;
-  __u32 size = msg->size;
+  struct weft_sock_key peer;
+  weft_reverse(&self, &peer);
   if (bpf_msg_redirect_hash(msg, &weft_sockhash, &peer, BPF_F_INGRESS) == SK_PASS) {
     weft_count(WEFT_CAP_MSG_REDIRECTED);
     weft_count_n(WEFT_CAP_MSG_REDIRECTED_BYTES, size);
+    return SK_PASS;
   }
+  if (progress) progress->tcp_used = 1;
   return SK_PASS;
 }

@@ -138,6 +138,8 @@ void Relay::onRecv(int d, int result, std::uint32_t flags) {
     worker_.parkForBuffer(this, d);
     return;
   }
+  log::debug("proxy", "recv {} for {}: {}", d == 0 ? "from client" : "from upstream", client_.toString(),
+             std::strerror(-result));
   resetOnClose_ = true;  // ECONNRESET and friends: the other side gets a reset too
   beginClose();
 }
@@ -152,6 +154,8 @@ void Relay::sendPending(int d) {
 
 void Relay::onSend(int d, int result) {
   Direction& dir = directions_[d];
+  if (result < 0 && !closing_)
+    log::debug("proxy", "send {} for {}: {}", d == 0 ? "upstream" : "to client", client_.toString(), std::strerror(-result));
   if (result <= 0 || closing_) {
     releaseBuffer(d);
     if (!closing_) {

@@ -3,9 +3,11 @@
 #include <arpa/inet.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <fstream>
 #include <mutex>
 #include <thread>
 
@@ -164,6 +166,9 @@ Status Agent::setUp() {
       return ok;
     log::info("agent", "capturing enrolled pods' connects to {}:{} (sockmap {})", options_.proxyAddress,
               options_.outboundPort, options_.sockmap ? "on" : "off");
+    if (options_.sockmap)
+      log::warn("agent", "--sockmap on is experimental: a same-node bulk transfer through a joined relay can stall "
+                "(see ARCHITECTURE.md, same-node fast path)");
   }
   applyConfig();
 
@@ -228,7 +233,24 @@ void Agent::serve(int signalFd) {
   }
 }
 
+// Every relayed connection holds two descriptors; the usual soft limit of
+// 1024 would cap a node at 500 connections. With CAP_SYS_RESOURCE the hard
+// limit may go up to fs.nr_open as well.
+void raiseDescriptorLimit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return;
+  rlim_t ceiling = limit.rlim_max;
+  if (std::ifstream nrOpen("/proc/sys/fs/nr_open"); nrOpen) nrOpen >> ceiling;
+  rlimit wanted{.rlim_cur = std::max(ceiling, limit.rlim_max), .rlim_max = std::max(ceiling, limit.rlim_max)};
+  if (::setrlimit(RLIMIT_NOFILE, &wanted) == 0) return;
+  wanted = {.rlim_cur = limit.rlim_max, .rlim_max = limit.rlim_max};
+  if (::setrlimit(RLIMIT_NOFILE, &wanted) != 0)
+    log::warn("agent", "cannot raise the descriptor limit: {}", std::strerror(errno));
+  log::info("agent", "descriptor limit {} (could not raise it to fs.nr_open)", limit.rlim_max);
+}
+
 int Agent::run() {
+  raiseDescriptorLimit();
   auto signals = blockSignals();
   if (!signals) {
     log::error("agent", "{}", signals.error().describe());

@@ -29,14 +29,18 @@ struct weft_relay_control {
 };
 WEFT_ABI_ASSERT(sizeof(struct weft_relay_control) == 56, "weft_relay_control layout");
 
-/* Written by BPF only: created by sockops when an app socket is established,
- * then the sk_msg program counts the bytes it gave the proxy and records when
- * it switched this sender to the direct path (it never switches back).
- * Deleted by sockops when the socket closes. */
+/* Written by BPF only, for every socket in the sockhash: created by sockops
+ * when the socket is established, deleted when it closes.
+ * - via_proxy: bytes an app socket gave the proxy (relay join ordering);
+ * - direct: this app socket switched to the direct path (one way);
+ * - tcp_used: this socket sent bytes over plain TCP because its peer was not
+ *   in the sockhash yet. The kernel reads a socket's sockmap queue before its
+ *   TCP queue, so a sender that mixed the two paths would be read out of
+ *   order: once on TCP, it stays on TCP. */
 struct weft_relay_progress {
   __u64 via_proxy;
   __u32 direct;
-  __u32 pad;
+  __u32 tcp_used;
 };
 WEFT_ABI_ASSERT(sizeof(struct weft_relay_progress) == 16, "weft_relay_progress layout");
 
