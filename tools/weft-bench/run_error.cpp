@@ -63,7 +63,7 @@ RunError eofFailure(std::string phase, std::string message) {
   return {FailureKind::kEof, std::move(message), 0, std::move(phase)};
 }
 
-void addErrorFields(nlohmann::json& report, const RunError& error) {
+void addErrorFields(Report& report, const RunError& error) {
   report["error"] = error.message;
   report["kind"] = kindName(error.kind);
   report["phase"] = error.phase;

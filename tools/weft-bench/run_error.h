@@ -9,6 +9,9 @@
 
 namespace weft::bench {
 
+// Reports keep their keys in insertion order, "mode" first, for the humans reading them.
+using Report = nlohmann::ordered_json;
+
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitVerify = 1;   // data or protocol check failed; expect-refused: it was accepted
 inline constexpr int kExitUsage = 2;
@@ -38,6 +41,6 @@ struct RunError {
 [[nodiscard]] RunError eofFailure(std::string phase, std::string message);
 
 // Adds "error", "kind", "phase" and (if any) "errno_name" to a report.
-void addErrorFields(nlohmann::json& report, const RunError& error);
+void addErrorFields(Report& report, const RunError& error);
 
 }  // namespace weft::bench

@@ -4,7 +4,6 @@
 #include <cstring>
 #include <fmt/format.h>
 
-#include "weft-bench/prng_stream.h"
 
 namespace weft::bench {
 
@@ -26,6 +25,7 @@ void ServerSession::queue(std::span<const std::uint8_t> bytes) {
 }
 
 void ServerSession::onData(std::span<const std::uint8_t> in) {
+  if (in.empty()) return;
   if (stage_ == Stage::kSniff) {
     std::size_t take = std::min(in.size(), kHeaderSize - headerSize_);
     std::memcpy(headerBytes_ + headerSize_, in.data(), take);
@@ -81,6 +81,7 @@ void ServerSession::onHeader(const Header& header) {
   header_ = header;
   protocol_ = modeName(header.mode);
   requestPos_ = 0;
+  if (header.mode == Mode::kSource) source_ = std::make_unique<PrngStream>(header.seed);
 }
 
 void ServerSession::onRrData(std::span<const std::uint8_t> in) {
@@ -136,7 +137,7 @@ std::span<const std::uint8_t> ServerSession::pendingOutput() {
     std::size_t n = std::min<std::uint64_t>(kSourceChunk, header_.byteCount - sourceSent_);
     out_.resize(n);
     outPos_ = 0;
-    PrngStream(header_.seed).fill(sourceSent_, out_);
+    source_->fill(sourceSent_, out_);
     sourceSent_ += n;
   }
   return {out_.data() + outPos_, out_.size() - outPos_};

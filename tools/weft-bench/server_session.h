@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "weft-bench/http_responder.h"
+#include "weft-bench/prng_stream.h"
 #include "weft-bench/stream_hash.h"
 #include "weft-bench/wire.h"
 
@@ -68,7 +69,8 @@ class ServerSession {
   std::size_t outPos_ = 0;
 
   StreamHash sinkHash_;  // sink
-  std::uint64_t sourceSent_ = 0;  // source: bytes produced so far
+  std::unique_ptr<PrngStream> source_;  // source: the stream being sent
+  std::uint64_t sourceSent_ = 0;         // source: bytes produced so far
   std::uint64_t requestPos_ = 0;  // rr: position in the current request
   std::uint8_t tag_[kTagSize];    // rr: the current request's tag
   std::unique_ptr<HttpResponder> http_;

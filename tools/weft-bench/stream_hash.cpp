@@ -53,6 +53,7 @@ void StreamHash::update(std::span<const std::uint8_t> data) {
   const std::uint8_t* p = data.data();
   std::size_t n = data.size();
   total_ += n;
+  if (n == 0) return;
   if (pendingSize_ > 0) {
     std::size_t take = std::min(n, kStripe - pendingSize_);
     std::memcpy(pending_ + pendingSize_, p, take);
