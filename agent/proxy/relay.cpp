@@ -49,6 +49,7 @@ Relay::Relay(Worker& worker, int clientFd, SocketAddress client, SocketAddress d
 void Relay::start() {
   fds_[1] = ::socket(destination_.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fds_[1] < 0) {
+    log::warn("proxy", "upstream socket for {}: {}", client_.toString(), std::strerror(errno));
     countConnectFailure(errno);
     abort();
     return;
