@@ -4,12 +4,7 @@
 # malformed manifest (error with file and line, rest still served), reloads
 # without a restart, reports a port in use, and on SIGTERM detaches and unpins
 # everything; with --keep-bpf a restarted agent adopts what it left.
-set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-source "$here/lib/assert.sh"
-source "$here/../../scripts/lib/cluster.sh"
-source "$here/../../scripts/lib/agents.sh"
-assert_require_root
+source "$(dirname "$0")/lib/e2e.sh"
 
 assert_cleanup cluster_down
 cluster_up --nodes 2 --pods 2 >/dev/null

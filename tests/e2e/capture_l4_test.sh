@@ -5,12 +5,7 @@
 # enrolled and excluded ports are left alone; failures reach the client fast
 # (refused, connect timeout); a stopped agent fails closed and a restarted one
 # adopts its state without re-enrolling. Run with the sockmap on and off.
-set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-source "$here/lib/assert.sh"
-source "$here/../../scripts/lib/cluster.sh"
-source "$here/../../scripts/lib/agents.sh"
-assert_require_root
+source "$(dirname "$0")/lib/e2e.sh"
 
 assert_cleanup cluster_down
 # Per node: p1 client, p2 server (enrolled), p3 outside the mesh.

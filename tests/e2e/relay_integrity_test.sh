@@ -5,12 +5,7 @@
 # also proves half-close (the client shuts its write side, then reads the
 # server's reply); 1,000 concurrent connections, each verified; the agent's
 # counters prove the bytes went through it.
-set -euo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-source "$here/lib/assert.sh"
-source "$here/../../scripts/lib/cluster.sh"
-source "$here/../../scripts/lib/agents.sh"
-assert_require_root
+source "$(dirname "$0")/lib/e2e.sh"
 bench=$WEFT_BUILD_DIR/tools/weft-bench/weft-bench
 [[ -x $bench ]] || { fail "weft-bench is built" "$bench missing"; assert_done; }
 
