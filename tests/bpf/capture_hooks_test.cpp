@@ -47,7 +47,7 @@ TEST_CASE("capture hooks classify connects from their cgroup by netns cookie") {
   CHECK((*hooks)->counters()->connectSeen == 3);
 }
 
-TEST_CASE("a restarted agent adopts pinned links and maps; a clean exit removes them") {
+TEST_CASE("a restarted agent adopts pinned links and maps - a clean exit removes them") {
   requireRoot();
   ScratchCgroup cgroup;
   ScratchPinDir pins;

@@ -53,7 +53,7 @@ std::unique_ptr<admin::AdminServer> startServer() {
 
 }  // namespace
 
-TEST_CASE("admin server routes by method and path, with keep-alive and pipelining") {
+TEST_CASE("admin server routes by method and path / with keep-alive and pipelining") {
   auto server = startServer();
   server->route("GET", "/hello", [](const http::Request& r) {
     return admin::Response::text("hi " + std::string(r.query()) + "\n");
@@ -79,7 +79,7 @@ TEST_CASE("admin server reports an address in use at listen time") {
   CHECK(second.error().message.find(first->address().toString()) != std::string::npos);
 }
 
-TEST_CASE("agent routes: readiness, config dump, stats and log level") {
+TEST_CASE("agent routes: readiness / config dump / stats and log level") {
   auto server = startServer();
   config::SnapshotStore store;
   config::Snapshot snapshot;

@@ -42,7 +42,7 @@ TEST_CASE("bench: HTTP responder answers keep-alive GETs with the configured bod
   CHECK(run.out.find("Connection: close") == std::string::npos);
 }
 
-TEST_CASE("bench: HTTP responder handles pipelining, byte-at-a-time input, bodies and ?size") {
+TEST_CASE("bench: HTTP responder handles pipelining / byte-at-a-time input / bodies and ?size") {
   HttpResponder http(4);
   std::string requests =
       "GET /a HTTP/1.1\r\nHost: x\r\n\r\n"

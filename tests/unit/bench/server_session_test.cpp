@@ -73,7 +73,7 @@ TEST_CASE("bench: sink session replies with count and hash after the client's EO
   CHECK(s.next() == Next::kClose);
 }
 
-TEST_CASE("bench: source session sends exactly the seeded stream, then half-closes") {
+TEST_CASE("bench: source session sends exactly the seeded stream / then half-closes") {
   ServerSession s(64);
   const std::uint64_t n = 3 * ServerSession::kSourceChunk + 12345;
   s.onData(headerFor({.mode = Mode::kSource, .byteCount = n, .seed = 99}));
@@ -132,7 +132,7 @@ TEST_CASE("bench: rr session answers each request with its tag and the body stre
   CHECK(s.next() == Next::kClose);
 }
 
-TEST_CASE("bench: rr one-shot closes after the first response; tiny messages echo a partial tag") {
+TEST_CASE("bench: rr one-shot closes after the first response - tiny messages echo a partial tag") {
   ServerSession s(64);
   Bytes in = headerFor({.mode = Mode::kRr, .flags = kFlagOneShot, .requestSize = 3, .responseSize = 5});
   Bytes r = rrRequest(0xABCDEF, 3);

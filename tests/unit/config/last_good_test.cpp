@@ -34,7 +34,7 @@ TEST_CASE("a rejected new version keeps the last good one in force") {
   CHECK(merged.rejected[0].reason.find("serving the last good version from policies.yaml:3") != std::string::npos);
 }
 
-TEST_CASE("an unreadable file keeps all its last good objects; other files are current") {
+TEST_CASE("an unreadable file keeps all its last good objects - other files are current") {
   Snapshot previous;
   previous.authorizationPolicies.push_back(denyPolicy("a", "broken.yaml"));
   previous.authorizationPolicies.push_back(denyPolicy("b", "broken.yaml"));

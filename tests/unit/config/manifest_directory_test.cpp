@@ -71,7 +71,7 @@ bool asUnprivilegedUser(Check check) {
   return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
-TEST_CASE("directory: manifest files only, not recursive, in lexicographic order") {
+TEST_CASE("directory: manifest files only / not recursive / in lexicographic order") {
   TempDir dir;
   REQUIRE_FALSE(dir.path().empty());
   dir.write("b.yml", ns("from-b-yml"));
@@ -103,7 +103,7 @@ TEST_CASE("directory: manifest files only, not recursive, in lexicographic order
   CHECK(s.namespaces[2].meta.source.line == 5);
 }
 
-TEST_CASE("directory: broken files are rejected one by one, the rest still loads") {
+TEST_CASE("directory: broken files are rejected one by one / the rest still loads") {
   TempDir dir;
   REQUIRE_FALSE(dir.path().empty());
   dir.write("10-good.yaml", ns("good"));
@@ -170,7 +170,7 @@ TEST_CASE("directory: an unreadable directory is an error naming the path") {
   fs::permissions(dir.path() / "locked", fs::perms::owner_all);
 }
 
-TEST_CASE("directory: an unreadable file is rejected, not fatal") {
+TEST_CASE("directory: an unreadable file is rejected / not fatal") {
   TempDir dir;
   REQUIRE_FALSE(dir.path().empty());
   dir.write("a.yaml", ns("a"));

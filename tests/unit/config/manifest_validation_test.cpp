@@ -205,7 +205,7 @@ TEST_CASE("validation: PeerAuthentication") {
       "PeerAuthentication");
 }
 
-TEST_CASE("validation: AuthorizationPolicy envelope, action and rule shapes") {
+TEST_CASE("validation: AuthorizationPolicy envelope / action and rule shapes") {
   runCases(
       {
           {policy("{action: DENY, rules: [{}]}"), ""},

@@ -20,7 +20,7 @@ TEST_CASE("a request split across many reads comes out whole") {
   CHECK_FALSE(reader.next().has_value());
 }
 
-TEST_CASE("pipelined requests queue in order; Connection: close is honoured") {
+TEST_CASE("pipelined requests queue in order - Connection: close is honoured") {
   RequestReader reader;
   REQUIRE(reader.feed("GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"));
   CHECK(reader.next()->target == "/a");
@@ -54,7 +54,7 @@ TEST_CASE("hostile or oversized requests fail with a reason") {
   }
 }
 
-TEST_CASE("obs-fold is caught when the fold starts a new read, and a split value is not a fold") {
+TEST_CASE("obs-fold is caught when the fold starts a new read / and a split value is not a fold") {
   RequestReader folded;
   REQUIRE(folded.feed("GET / HTTP/1.1\r\nX: a\r\n").has_value());
   auto fed = folded.feed(" b\r\n\r\n");
