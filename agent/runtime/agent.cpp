@@ -167,8 +167,8 @@ Status Agent::setUp() {
     log::info("agent", "capturing enrolled pods' connects to {}:{} (sockmap {})", options_.proxyAddress,
               options_.outboundPort, options_.sockmap ? "on" : "off");
     if (options_.sockmap)
-      log::warn("agent", "--sockmap on is experimental: a same-node bulk transfer through a joined relay can stall "
-                "(see ARCHITECTURE.md, same-node fast path)");
+      log::warn("agent", "--sockmap on: blocking reads in enrolled apps can end early with EAGAIN "
+                "(kernel sockmap behaviour; see ARCHITECTURE.md, same-node fast path)");
   }
   applyConfig();
 

@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include <atomic>
 #include <cerrno>
 #include <fmt/format.h>
 
@@ -71,11 +72,31 @@ Outcome<void> BlockingConnection::sendAll(std::span<const std::uint8_t> data) {
   return {};
 }
 
+namespace {
+std::atomic<std::uint64_t> gEarlyEagain{0};
+}  // namespace
+
+std::uint64_t earlyEagainCount() { return gEarlyEagain.load(); }
+
+// A blocking socket with SO_RCVTIMEO should return EAGAIN only when the
+// timeout has passed. A socket in a sockmap (weft's same-node fast path) can
+// return it early, on a wakeup that brought no data: count that, wait for
+// data with poll(), and fail only once the real timeout is over, so that a
+// test can tell a kernel quirk an app would see from a stalled relay.
 Outcome<std::size_t> BlockingConnection::receiveSome(std::span<std::uint8_t> buffer) {
+  const Nanos started = nowNs();
   for (;;) {
     ssize_t n = ::recv(fd_.get(), buffer.data(), buffer.size(), 0);
     if (n >= 0) return static_cast<std::size_t>(n);
-    if (errno != EINTR) return std::unexpected(ioFailure(errno, "read", "read from " + peer_));
+    if (errno == EINTR) continue;
+    Nanos waited = nowNs() - started;
+    if ((errno == EAGAIN || errno == EWOULDBLOCK) && waited < ioTimeout_) {
+      gEarlyEagain.fetch_add(1, std::memory_order_relaxed);
+      pollfd p{.fd = fd_.get(), .events = POLLIN, .revents = 0};
+      ::poll(&p, 1, static_cast<int>((ioTimeout_ - waited + kNanosPerMilli - 1) / kNanosPerMilli));
+      continue;
+    }
+    return std::unexpected(ioFailure(errno, "read", "read from " + peer_));
   }
 }
 

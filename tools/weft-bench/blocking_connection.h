@@ -19,6 +19,10 @@ namespace weft::bench {
 template <class T>
 using Outcome = std::expected<T, RunError>;
 
+// Reads of any blocking connection in this process that the kernel ended with
+// EAGAIN before the read timeout (see receiveSome).
+std::uint64_t earlyEagainCount();
+
 class BlockingConnection {
  public:
   static Outcome<BlockingConnection> open(const SocketAddress& address, Nanos connectTimeout, Nanos ioTimeout);

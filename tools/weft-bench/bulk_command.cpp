@@ -125,6 +125,7 @@ int runBulk(const BulkOptions& o) {
   // A failed transfer has no throughput worth comparing.
   report["gbps"] = seconds > 0 && !error ? static_cast<double>(o.bytes) * 8 / seconds / 1e9 : 0.0;
   report["verified"] = error == nullptr;
+  report["early_eagain"] = earlyEagainCount();
   if (error) {
     addErrorFields(report, *error);
     log::error("bulk", "{}", error->message);

@@ -23,7 +23,7 @@ struct AgentOptions {
   std::uint16_t outboundPort = 15001;
   std::vector<std::uint16_t> excludePorts;
   unsigned workers = 0;  // 0: one per CPU
-  // Off by default: under bulk load a joined relay can stall (ARCHITECTURE.md).
+  // Off by default: with it, blocking reads in apps can end early (ARCHITECTURE.md).
   bool sockmap = false;
   std::chrono::milliseconds connectTimeout{5000};
   std::chrono::seconds idleTimeout{3600};
