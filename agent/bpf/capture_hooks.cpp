@@ -284,9 +284,12 @@ std::optional<Endpoint> CaptureHooks::takeOriginalDestination(const Endpoint& cl
   int fd = bpf_map__fd(impl_->skeleton->maps.weft_original_dst);
   weft_endpoint key = toAbi(client);
   weft_endpoint value{};
-  if (bpf_map_lookup_and_delete_elem(fd, &key, &value) != 0 && bpf_map_lookup_elem(fd, &key, &value) != 0)
-    return std::nullopt;
-  bpf_map_delete_elem(fd, &key);  // LRU maps may not support lookup_and_delete
+  // One syscall per accepted connection; kernels without lookup-and-delete
+  // for hash maps (before 5.14) take two.
+  if (bpf_map_lookup_and_delete_elem(fd, &key, &value) != 0) {
+    if (bpf_map_lookup_elem(fd, &key, &value) != 0) return std::nullopt;
+    bpf_map_delete_elem(fd, &key);
+  }
   Endpoint out;
   std::memcpy(out.address.s6_addr, value.addr, 16);
   out.port = ntohs(value.port);
