@@ -73,6 +73,21 @@ Result<UniqueFd> attachOrAdopt(int progFd, int cgroupFd, const fs::path& cgroupR
   return link;
 }
 
+// Every key of a BPF hash map. `previous` points into the vector only until
+// the next push_back, which is after the kernel has read it.
+template <class Key>
+Result<std::vector<Key>> mapKeys(int fd, std::string_view what) {
+  std::vector<Key> keys;
+  Key key{};
+  const Key* previous = nullptr;
+  while (bpf_map_get_next_key(fd, previous, &key) == 0) {
+    keys.push_back(key);
+    previous = &keys.back();
+  }
+  if (errno != ENOENT) return failErrno("list " + std::string(what));
+  return keys;
+}
+
 }  // namespace
 
 CaptureHooks::CaptureHooks(CaptureOptions options) : options_(std::move(options)), impl_(std::make_unique<Impl>()) {}
@@ -184,16 +199,7 @@ Status CaptureHooks::removeEnrolled(std::uint64_t netnsCookie) {
 }
 
 Result<std::vector<std::uint64_t>> CaptureHooks::enrolledCookies() const {
-  std::vector<std::uint64_t> cookies;
-  int fd = bpf_map__fd(impl_->skeleton->maps.weft_enrolled);
-  std::uint64_t key = 0;
-  std::uint64_t* previous = nullptr;
-  while (bpf_map_get_next_key(fd, previous, &key) == 0) {
-    cookies.push_back(key);
-    previous = &cookies.back();
-  }
-  if (errno != ENOENT) return failErrno("list enrolled netns cookies");
-  return cookies;
+  return mapKeys<std::uint64_t>(bpf_map__fd(impl_->skeleton->maps.weft_enrolled), "enrolled netns cookies");
 }
 
 namespace {
@@ -230,16 +236,7 @@ Status CaptureHooks::removeLocalPod(const in6_addr& address) {
 }
 
 Result<std::vector<in6_addr>> CaptureHooks::localPods() const {
-  std::vector<in6_addr> out;
-  int fd = bpf_map__fd(impl_->skeleton->maps.weft_local_pods);
-  in6_addr key{};
-  in6_addr* previous = nullptr;
-  while (bpf_map_get_next_key(fd, previous, &key) == 0) {
-    out.push_back(key);
-    previous = &out.back();
-  }
-  if (errno != ENOENT) return failErrno("list local pods");
-  return out;
+  return mapKeys<in6_addr>(bpf_map__fd(impl_->skeleton->maps.weft_local_pods), "local pod addresses");
 }
 
 Status CaptureHooks::steer(const ProxySteering& steering) {
@@ -265,14 +262,9 @@ Status CaptureHooks::steer(const ProxySteering& steering) {
 
 Status CaptureHooks::setExcludedPorts(const std::vector<std::uint16_t>& ports) {
   int fd = bpf_map__fd(impl_->skeleton->maps.weft_excluded_ports);
-  std::vector<std::uint16_t> existing;
-  std::uint16_t key = 0;
-  std::uint16_t* previous = nullptr;
-  while (bpf_map_get_next_key(fd, previous, &key) == 0) {
-    existing.push_back(key);
-    previous = &existing.back();
-  }
-  for (auto port : existing)
+  auto existing = mapKeys<std::uint16_t>(fd, "excluded ports");
+  if (!existing) return std::unexpected(existing.error());
+  for (auto port : *existing)
     if (std::find(ports.begin(), ports.end(), port) == ports.end()) bpf_map_delete_elem(fd, &port);
   std::uint8_t one = 1;
   for (auto port : ports)
@@ -313,13 +305,17 @@ Status CaptureHooks::requestRelayJoin(const SocketTuple& a, const SocketTuple& b
   return {};
 }
 
-Status CaptureHooks::reportForwarded(const SocketTuple& from, std::uint64_t bytes) {
-  int controlFd = bpf_map__fd(impl_->skeleton->maps.weft_relay_control);
+Status CaptureHooks::reportForwarded(const SocketTuple& from, const SocketTuple& to, std::uint64_t bytes) {
+  // The proxy is the only writer of a control entry: write it whole, without
+  // reading it first. BPF_EXIST: a relay already forgotten is not re-created.
   weft_sock_key key = toAbi(from);
   weft_relay_control control{};
-  if (bpf_map_lookup_elem(controlFd, &key, &control) != 0) return {};  // not joined: nothing to report
+  control.peer_app = toAbi(to);
   control.forwarded = bytes;
-  if (bpf_map_update_elem(controlFd, &key, &control, BPF_EXIST) != 0) return failErrno("report forwarded bytes");
+  control.state = WEFT_RELAY_JOIN_REQUESTED;
+  if (bpf_map_update_elem(bpf_map__fd(impl_->skeleton->maps.weft_relay_control), &key, &control, BPF_EXIST) != 0 &&
+      errno != ENOENT)
+    return failErrno("report forwarded bytes");
   return {};
 }
 

@@ -26,6 +26,21 @@ std::string SocketAddress::toString() const {
   return "<unset>";
 }
 
+in6_addr v4Mapped(in_addr address) {
+  in6_addr out{};
+  out.s6_addr[10] = 0xff;
+  out.s6_addr[11] = 0xff;
+  std::memcpy(&out.s6_addr[12], &address, 4);
+  return out;
+}
+
+std::optional<in_addr> v4Unmapped(const in6_addr& address) {
+  if (!IN6_IS_ADDR_V4MAPPED(&address)) return std::nullopt;
+  in_addr out{};
+  std::memcpy(&out, &address.s6_addr[12], 4);
+  return out;
+}
+
 Result<SocketAddress> parseSocketAddress(std::string_view text) {
   auto bad = [&](std::string_view why) {
     return fail(ErrorCode::kInvalidArgument, "address '" + std::string(text) + "': " + std::string(why));

@@ -44,7 +44,6 @@ BufferRing::~BufferRing() {
 void BufferRing::recycle(std::uint16_t id) {
   io_uring_buf_ring_add(entries_, data(id), bufferSize_, id, io_uring_buf_ring_mask(count_), 0);
   io_uring_buf_ring_advance(entries_, 1);
-  --inUse_;
 }
 
 }  // namespace weft::io

@@ -16,8 +16,17 @@ Proxy::~Proxy() = default;
 
 Result<std::unique_ptr<Proxy>> Proxy::start(const ProxyOptions& options, const io::UringFeatures& features,
                                             KernelSteering& steering) {
-  if (!features.providedBufferRing)
-    return fail(ErrorCode::kUnsupported, "io_uring buffer rings (kernel 5.19+) are required by the proxy");
+  // What the relay cannot work without; multishot accept is optional (the
+  // worker falls back to one accept at a time).
+  const std::pair<bool, const char*> required[] = {
+      {features.providedBufferRing, "provided buffer rings (IORING_REGISTER_PBUF_RING, 5.19)"},
+      {features.linkTimeout, "IORING_OP_LINK_TIMEOUT (connect timeouts)"},
+      {features.shutdown, "IORING_OP_SHUTDOWN (half-close)"},
+      {features.socketCancelAll, "IORING_ASYNC_CANCEL_FD|ALL (closing a relay, 5.19)"},
+  };
+  for (const auto& [present, what] : required)
+    if (!present) return fail(ErrorCode::kUnsupported, std::string("the proxy needs io_uring ") + what);
+  if (!features.multishotAccept) log::warn("proxy", "no multishot accept: accepting one connection per submission");
   auto impl = std::make_unique<Impl>();
   // Bind every listener first: a port in use fails the start, not a worker.
   for (unsigned i = 0; i < options.workers; ++i) {

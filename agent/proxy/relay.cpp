@@ -107,7 +107,6 @@ void Relay::armRecv(int d) {
 void Relay::onRecv(int d, int result, std::uint32_t flags) {
   Direction& dir = directions_[d];
   if (result > 0) {
-    dir.pool->markTaken();
     dir.bufferId = io::BufferRing::idFromFlags(flags);
     if (closing_) {
       releaseBuffer(d);
@@ -171,7 +170,11 @@ void Relay::onSend(int d, int result) {
     return;
   }
   releaseBuffer(d);
-  if (joined_) worker_.steering().reportForwarded(d == 0 ? clientApp_ : serverApp_, dir.total);
+  if (joined_) {
+    const SocketTuple& from = d == 0 ? joined_->client : joined_->server;
+    const SocketTuple& to = d == 0 ? joined_->server : joined_->client;
+    worker_.steering().reportForwarded(from, to, dir.total);
+  }
   armRecv(d);
 }
 
@@ -199,9 +202,7 @@ void Relay::tryJoin() {
   SocketTuple serverApp{.local = destination_, .remote = localAddressOf(fds_[1])};
   KernelSteering& steering = worker_.steering();
   if (!steering.canJoin(clientApp, serverApp) || !steering.requestJoin(clientApp, serverApp)) return;
-  joined_ = true;
-  clientApp_ = clientApp;
-  serverApp_ = serverApp;
+  joined_ = std::make_unique<JoinedApps>(JoinedApps{clientApp, serverApp});
   worker_.counters().add(worker_.counters().relaysJoined);
 }
 
@@ -232,7 +233,7 @@ void Relay::finishIfDone() {
     if (resetOnClose_) closeWithReset(fd);
     else ::close(fd);
   }
-  if (joined_) worker_.steering().forgetJoin(clientApp_, serverApp_);
+  if (joined_) worker_.steering().forgetJoin(joined_->client, joined_->server);
   auto& counters = worker_.counters();
   counters.sub(counters.active);
   counters.add(counters.closed);

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 
 #include "weft/common/socket_address.h"
 #include "weft/io/buffer_ring.h"
@@ -89,8 +90,13 @@ class Relay {
   bool connected_ = false;
   bool closing_ = false;
   bool resetOnClose_ = false;
-  bool joined_ = false;
-  SocketTuple clientApp_, serverApp_;  // valid when joined_
+  // Only a joined relay keeps the app sockets' tuples (about 530 bytes that
+  // an ordinary relay does without).
+  struct JoinedApps {
+    SocketTuple client;
+    SocketTuple server;
+  };
+  std::unique_ptr<JoinedApps> joined_;
   __kernel_timespec connectTimeout_{};
   std::chrono::steady_clock::time_point lastActive_;
 };

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "weft/common/log.h"
+#include "weft/common/socket_address.h"
 #include "weft/common/unique_fd.h"
 
 namespace weft::redirect {
@@ -70,9 +71,7 @@ std::vector<in6_addr> podAddresses(const config::Pod& pod) {
     in6_addr address{};
     in_addr v4{};
     if (inet_pton(AF_INET, ip.c_str(), &v4) == 1) {
-      address.s6_addr[10] = 0xff;
-      address.s6_addr[11] = 0xff;
-      std::memcpy(&address.s6_addr[12], &v4, 4);
+      address = v4Mapped(v4);
     } else if (inet_pton(AF_INET6, ip.c_str(), &address) != 1) {
       continue;  // the loader validated addresses; nothing to do with others
     }
@@ -86,6 +85,11 @@ EnrollmentSummary Enrollment::reconcile(const config::Snapshot& snapshot) {
   std::set<std::uint64_t> wantedCookies;
   std::vector<in6_addr> wantedAddresses;
   nlohmann::json workloads = nlohmann::json::array();
+  // What the maps hold before this pass (an earlier agent may have filled
+  // them): read first, or every pod upserted below would look old.
+  std::set<std::uint64_t> existing;
+  if (auto current = hooks_.enrolledCookies()) existing.insert(current->begin(), current->end());
+  else summary.failures.push_back("cannot list enrolled pods: " + current.error().message);
 
   for (const config::Pod* pod : podsToEnroll(snapshot, node_)) {
     if (pod->netnsPath.empty()) {
@@ -109,13 +113,8 @@ EnrollmentSummary Enrollment::reconcile(const config::Snapshot& snapshot) {
     auto addresses = podAddresses(*pod);
     bpf::EnrolledPod entry{.netnsCookie = known.cookie};
     for (const auto& a : addresses) {
-      if (IN6_IS_ADDR_V4MAPPED(&a)) {
-        in_addr v4{};
-        std::memcpy(&v4, &a.s6_addr[12], 4);
-        entry.ipv4 = v4;
-      } else {
-        entry.ipv6 = a;
-      }
+      if (auto v4 = v4Unmapped(a)) entry.ipv4 = *v4;
+      else entry.ipv6 = a;
     }
     if (auto ok = hooks_.upsertEnrolled(entry); !ok) {
       summary.failures.push_back(podName(*pod) + ": " + ok.error().message);
@@ -131,13 +130,10 @@ EnrollmentSummary Enrollment::reconcile(const config::Snapshot& snapshot) {
                          {"netnsCookie", known.cookie}});
   }
 
-  if (auto current = hooks_.enrolledCookies()) {
-    std::set<std::uint64_t> existing(current->begin(), current->end());
-    for (auto cookie : wantedCookies) summary.added += existing.contains(cookie) ? 0 : 1;
-    for (auto cookie : existing) {
-      if (wantedCookies.contains(cookie)) continue;
-      if (hooks_.removeEnrolled(cookie)) ++summary.removed;
-    }
+  for (auto cookie : wantedCookies) summary.added += existing.contains(cookie) ? 0 : 1;
+  for (auto cookie : existing) {
+    if (wantedCookies.contains(cookie)) continue;
+    if (hooks_.removeEnrolled(cookie)) ++summary.removed;
   }
   for (const auto& a : wantedAddresses) (void)hooks_.addLocalPod(a);
   if (auto current = hooks_.localPods()) {

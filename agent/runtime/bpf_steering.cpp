@@ -2,7 +2,6 @@
 
 #include <arpa/inet.h>
 
-#include <cstring>
 
 namespace weft::runtime {
 namespace {
@@ -10,30 +9,26 @@ namespace {
 bpf::Endpoint toEndpoint(const SocketAddress& address) {
   bpf::Endpoint e;
   e.port = address.port();
-  if (address.family() == AF_INET) {
-    const auto* v4 = reinterpret_cast<const sockaddr_in*>(&address.storage);
-    e.address.s6_addr[10] = 0xff;
-    e.address.s6_addr[11] = 0xff;
-    std::memcpy(&e.address.s6_addr[12], &v4->sin_addr, 4);
-  } else {
+  if (address.family() == AF_INET)
+    e.address = v4Mapped(reinterpret_cast<const sockaddr_in*>(&address.storage)->sin_addr);
+  else
     e.address = reinterpret_cast<const sockaddr_in6*>(&address.storage)->sin6_addr;
-  }
   return e;
 }
 
 SocketAddress toSocketAddress(const bpf::Endpoint& e) {
   SocketAddress out;
-  if (IN6_IS_ADDR_V4MAPPED(&e.address)) {
-    auto* v4 = reinterpret_cast<sockaddr_in*>(&out.storage);
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons(e.port);
-    std::memcpy(&v4->sin_addr, &e.address.s6_addr[12], 4);
+  if (auto v4 = v4Unmapped(e.address)) {
+    auto* sin = reinterpret_cast<sockaddr_in*>(&out.storage);
+    sin->sin_family = AF_INET;
+    sin->sin_port = htons(e.port);
+    sin->sin_addr = *v4;
     out.length = sizeof(sockaddr_in);
   } else {
-    auto* v6 = reinterpret_cast<sockaddr_in6*>(&out.storage);
-    v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons(e.port);
-    v6->sin6_addr = e.address;
+    auto* sin6 = reinterpret_cast<sockaddr_in6*>(&out.storage);
+    sin6->sin6_family = AF_INET6;
+    sin6->sin6_port = htons(e.port);
+    sin6->sin6_addr = e.address;
     out.length = sizeof(sockaddr_in6);
   }
   return out;
@@ -64,8 +59,9 @@ bool BpfSteering::requestJoin(const proxy::SocketTuple& clientApp, const proxy::
   return hooks_.requestRelayJoin(toTuple(clientApp), toTuple(serverApp)).has_value();
 }
 
-void BpfSteering::reportForwarded(const proxy::SocketTuple& fromApp, std::uint64_t totalBytes) {
-  (void)hooks_.reportForwarded(toTuple(fromApp), totalBytes);
+void BpfSteering::reportForwarded(const proxy::SocketTuple& fromApp, const proxy::SocketTuple& toApp,
+                                  std::uint64_t totalBytes) {
+  (void)hooks_.reportForwarded(toTuple(fromApp), toTuple(toApp), totalBytes);
 }
 
 void BpfSteering::forgetJoin(const proxy::SocketTuple& clientApp, const proxy::SocketTuple& serverApp) {

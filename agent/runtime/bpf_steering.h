@@ -13,7 +13,8 @@ class BpfSteering final : public proxy::KernelSteering {
   std::optional<SocketAddress> takeOriginalDestination(const SocketAddress& client) override;
   bool canJoin(const proxy::SocketTuple& clientApp, const proxy::SocketTuple& serverApp) override;
   bool requestJoin(const proxy::SocketTuple& clientApp, const proxy::SocketTuple& serverApp) override;
-  void reportForwarded(const proxy::SocketTuple& fromApp, std::uint64_t totalBytes) override;
+  void reportForwarded(const proxy::SocketTuple& fromApp, const proxy::SocketTuple& toApp,
+                       std::uint64_t totalBytes) override;
   void forgetJoin(const proxy::SocketTuple& clientApp, const proxy::SocketTuple& serverApp) override;
 
  private:

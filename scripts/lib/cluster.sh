@@ -44,11 +44,11 @@
 # /sys in a private mount namespace, which hides /sys/fs/bpf and a cgroup2 mount
 # under /sys/fs/cgroup from the agent that needs both.
 
+source "$(dirname "${BASH_SOURCE[0]}")/host.sh"
+
 _CL_LIB=$(realpath "${BASH_SOURCE[0]}")
 CLUSTER_STATE_ROOT=${WEFT_CLUSTER_STATE_ROOT:-/run/weft-cluster}
 CLUSTER_BPFFS=/sys/fs/bpf
-# Where to mount cgroup2 when the machine has no cgroup2 mount at all (v1 only).
-CLUSTER_CGROUP2_FALLBACK=/run/weft/cgroup2
 # Generated names: short so that netns names stay short. `down --all` matches these.
 _CL_AUTO_RE='^wf[0-9a-f]{4}$'
 # Names given with --name: no '-' (it separates the parts of netns names).
@@ -90,22 +90,10 @@ _cl_cg2_mounts() {
   awk '$3 == "cgroup2" { print $2 }' /proc/mounts | sort -u
 }
 
-# The cgroup2 mount the cluster uses; mounts one when the machine has none (v1 only).
-_cl_cg2_ensure() {
-  local m
-  m=$(_cl_cg2_mounts | head -n1)
-  if [[ -z $m ]]; then
-    m=$CLUSTER_CGROUP2_FALLBACK
-    mkdir -p "$m"
-    mount -t cgroup2 none "$m"
-  fi
-  echo "$m"
-}
-
-_cl_bpffs_ensure() {
-  awk -v d="$CLUSTER_BPFFS" '$2 == d && $3 == "bpf" { found = 1 } END { exit !found }' /proc/mounts ||
-    mount -t bpf bpf "$CLUSTER_BPFFS"
-}
+# The cgroup2 mount the cluster uses, and bpffs: scripts/lib/host.sh (shared
+# with scripts/test and the demo) mounts them when the machine has none.
+_cl_cg2_ensure() { host_cgroup2_mount; }
+_cl_bpffs_ensure() { host_ensure_bpffs; }
 
 _cl_state() { echo "$CLUSTER_STATE_ROOT/$1"; }
 

@@ -33,6 +33,8 @@ for sockmap in on off; do
   echo "== sockmap $sockmap"
   start_agents --sockmap "$sockmap"
   assert_eq "[$sockmap] both enrolled pods of n1 are in the mesh" 2 "$(stat1 .enrollment.enrolled)"
+  # A SIGTERM'd agent unpinned its maps, so this one enrolled both afresh.
+  assert_eq "[$sockmap] this agent enrolled both itself" 2 "$(stat1 .enrollment.addedSinceStart)"
 
   redirected=$(stat1 .capture.redirected)
   accepted=$(stat1 .proxy.connections.accepted)

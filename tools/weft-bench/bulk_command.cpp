@@ -126,12 +126,8 @@ int runBulk(const BulkOptions& o) {
   report["gbps"] = seconds > 0 && !error ? static_cast<double>(o.bytes) * 8 / seconds / 1e9 : 0.0;
   report["verified"] = error == nullptr;
   report["early_eagain"] = earlyEagainCount();
-  if (error) {
-    addErrorFields(report, *error);
-    log::error("bulk", "{}", error->message);
-    return emitReport(report, exitCodeFor(error->kind));
-  }
-  return emitReport(report, kExitOk);
+  if (error) log::error("bulk", "{}", error->message);
+  return emitOutcome(report, error);
 }
 
 }  // namespace weft::bench

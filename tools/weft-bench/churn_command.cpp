@@ -58,11 +58,7 @@ int runChurn(const ChurnOptions& o) {
                         {"latency_us", latencyJson(total.latency)},
                         {"connect_us", latencyJson(total.connectLatency)},
                         {"seed", seed}};
-  if (total.firstError) {
-    addErrorFields(report, *total.firstError);
-    return emitReport(report, exitCodeFor(total.firstError->kind));
-  }
-  return emitReport(report, kExitOk);
+  return emitOutcome(report, total.firstError ? &*total.firstError : nullptr);
 }
 
 }  // namespace weft::bench

@@ -39,11 +39,7 @@ int runIdle(const IdleOptions& o) {
   auto finish = [&](LoadStats& stats) {
     report["established"] = stats.established;
     report["errors"] = stats.errors;
-    if (stats.firstError) {
-      addErrorFields(report, *stats.firstError);
-      return emitReport(report, exitCodeFor(stats.firstError->kind));
-    }
-    return emitReport(report, kExitOk);
+    return emitOutcome(report, stats.firstError ? &*stats.firstError : nullptr);
   };
 
   worker.connectAll();

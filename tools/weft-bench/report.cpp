@@ -50,4 +50,10 @@ void armDeadline(std::string mode, Nanos after) {
   }).detach();
 }
 
+int emitOutcome(Report& report, const RunError* firstError) {
+  if (!firstError) return emitReport(report, kExitOk);
+  addErrorFields(report, *firstError);
+  return emitReport(report, exitCodeFor(firstError->kind));
+}
+
 }  // namespace weft::bench

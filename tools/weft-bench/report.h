@@ -14,6 +14,9 @@ namespace weft::bench {
 
 // Prints `report` and returns `exitCode`; never returns if the deadline fired first.
 int emitReport(const Report& report, int exitCode);
+// The end of every client command: the report with the run's first error (if
+// any) added, and the exit code that error calls for.
+int emitOutcome(Report& report, const RunError* firstError);
 
 // A report for a run that failed before it measured anything.
 int emitFailure(std::string_view mode, const RunError& error);

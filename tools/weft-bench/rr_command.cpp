@@ -87,11 +87,7 @@ int runRr(const RrOptions& o) {
     report["target_rps"] = o.rate;
     report["unsent"] = total.unsent;
   }
-  if (total.firstError) {
-    addErrorFields(report, *total.firstError);
-    return emitReport(report, exitCodeFor(total.firstError->kind));
-  }
-  return emitReport(report, kExitOk);
+  return emitOutcome(report, total.firstError ? &*total.firstError : nullptr);
 }
 
 }  // namespace weft::bench

@@ -99,7 +99,7 @@ class CaptureHooks {
   // from each app socket go straight to the other. `a` and `b` are the app
   // sockets' own tuples.
   [[nodiscard]] Status requestRelayJoin(const SocketTuple& a, const SocketTuple& b);
-  [[nodiscard]] Status reportForwarded(const SocketTuple& from, std::uint64_t bytes);
+  [[nodiscard]] Status reportForwarded(const SocketTuple& from, const SocketTuple& to, std::uint64_t bytes);
   void forgetRelay(const SocketTuple& a, const SocketTuple& b);
   [[nodiscard]] bool inSockhash(const SocketTuple& tuple) const;
 

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -21,6 +22,12 @@ struct SocketAddress {
   [[nodiscard]] const sockaddr* get() const { return reinterpret_cast<const sockaddr*>(&storage); }
   [[nodiscard]] std::string toString() const;  // "1.2.3.4:80" or "[::1]:80"
 };
+
+// IPv4 as a v4-mapped IPv6 address (::ffff:a.b.c.d): the one form the BPF
+// maps keep addresses in, so that one code path serves both families.
+[[nodiscard]] in6_addr v4Mapped(in_addr address);
+// The IPv4 address inside a v4-mapped one; nullopt for any other IPv6 address.
+[[nodiscard]] std::optional<in_addr> v4Unmapped(const in6_addr& address);
 
 // Numeric hosts only: a config that needs DNS to know where to listen is a bug.
 [[nodiscard]] Result<SocketAddress> parseSocketAddress(std::string_view text);

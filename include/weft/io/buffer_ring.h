@@ -26,9 +26,6 @@ class BufferRing {
 
   [[nodiscard]] std::uint16_t group() const { return group_; }
   [[nodiscard]] std::uint32_t bufferSize() const { return bufferSize_; }
-  [[nodiscard]] std::uint16_t count() const { return count_; }
-  [[nodiscard]] std::uint32_t inUse() const { return inUse_; }
-  void markTaken() { ++inUse_; }
 
   // The buffer id a completion with IORING_CQE_F_BUFFER carries.
   [[nodiscard]] static std::uint16_t idFromFlags(std::uint32_t flags) {
@@ -42,7 +39,6 @@ class BufferRing {
   std::uint16_t group_;
   std::uint16_t count_;
   std::uint32_t bufferSize_;
-  std::uint32_t inUse_ = 0;
   io_uring_buf_ring* entries_ = nullptr;
   std::size_t entriesBytes_ = 0;
   char* buffers_ = nullptr;

@@ -28,8 +28,9 @@ class KernelSteering {
   // the relay can be joined there. False: keep relaying in user space.
   virtual bool canJoin(const SocketTuple& clientApp, const SocketTuple& serverApp) = 0;
   virtual bool requestJoin(const SocketTuple& clientApp, const SocketTuple& serverApp) = 0;
-  // Total bytes the proxy has relayed from this app socket (join ordering).
-  virtual void reportForwarded(const SocketTuple& fromApp, std::uint64_t totalBytes) = 0;
+  // Total bytes the proxy has relayed from one app socket to the other (join
+  // ordering); called after each completed send, so one syscall at most.
+  virtual void reportForwarded(const SocketTuple& fromApp, const SocketTuple& toApp, std::uint64_t totalBytes) = 0;
   virtual void forgetJoin(const SocketTuple& clientApp, const SocketTuple& serverApp) = 0;
 };
 

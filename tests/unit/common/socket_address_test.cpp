@@ -1,5 +1,7 @@
 #include "weft/common/socket_address.h"
 
+#include <arpa/inet.h>
+
 #include <doctest/doctest.h>
 
 using weft::parseSocketAddress;
@@ -37,4 +39,20 @@ TEST_CASE("bad socket addresses are rejected with the reason") {
     CHECK(address.error().code == weft::ErrorCode::kInvalidArgument);
     CHECK(address.error().message.find(text) != std::string::npos);
   }
+}
+
+TEST_CASE("IPv4 maps into IPv6 as ::ffff:a.b.c.d and back; other IPv6 does not unmap") {
+  in_addr v4{};
+  REQUIRE(inet_pton(AF_INET, "198.19.1.11", &v4) == 1);
+  in6_addr mapped = weft::v4Mapped(v4);
+  char text[INET6_ADDRSTRLEN];
+  inet_ntop(AF_INET6, &mapped, text, sizeof text);
+  CHECK(std::string(text) == "::ffff:198.19.1.11");
+  auto back = weft::v4Unmapped(mapped);
+  REQUIRE(back.has_value());
+  CHECK(back->s_addr == v4.s_addr);
+
+  in6_addr loopback{};
+  REQUIRE(inet_pton(AF_INET6, "::1", &loopback) == 1);
+  CHECK_FALSE(weft::v4Unmapped(loopback).has_value());
 }
