@@ -154,7 +154,7 @@ Result<std::unique_ptr<LocalCa>> LocalCa::load(const fs::path& dir, const std::s
     ERR_clear_error();
     return fail(ErrorCode::kInvalidArgument, keyPath.string() + " is not the key of " + certPath.string());
   }
-  if (X509_check_ca(cert) == 0) {
+  if (!(X509_get_extension_flags(cert) & EXFLAG_CA)) {
     return fail(ErrorCode::kInvalidArgument, certPath.string() + " is not a CA certificate (basicConstraints CA:TRUE)");
   }
   if ((X509_get_extension_flags(cert) & EXFLAG_KUSAGE) && !(X509_get_key_usage(cert) & KU_KEY_CERT_SIGN)) {

@@ -69,9 +69,9 @@ Result<CertificateInfo> describe(X509* cert, const std::vector<std::string>& uri
 Status checkLeafExtensions(X509* leaf) {
   uint32_t flags = X509_get_extension_flags(leaf);
   if (flags & EXFLAG_INVALID) return fail(ErrorCode::kParse, "certificate has malformed or repeated extensions");
-  // EXFLAG_CA is set by CA:TRUE (and for v1 self-signed certificates): both
-  // are CAs, never a workload's leaf.
-  if (X509_check_ca(leaf) != 0) {
+  // The flag, not X509_check_ca(), which also wants keyCertSign: CA:TRUE
+  // alone is what the rule forbids.
+  if (flags & EXFLAG_CA) {
     return fail(ErrorCode::kInvalidArgument, "certificate is a CA (basicConstraints CA:TRUE); an X509-SVID leaf must not be");
   }
   if (!(flags & EXFLAG_KUSAGE)) {
