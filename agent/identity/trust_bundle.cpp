@@ -19,6 +19,10 @@ Result<TrustBundle> TrustBundle::fromPem(std::string trustDomain, std::string_vi
   state->trustDomain = std::move(trustDomain);
   state->store.reset(X509_STORE_new());
   if (!state->store) return fail(ErrorCode::kInternal, "X509_STORE_new: " + openSslErrors());
+  // Every bundle certificate is a trust anchor, self-signed or not (as in
+  // go-spiffe): a bundle may hold an intermediate whose root stays offline.
+  // TLS contexts that take this store inherit the flag.
+  X509_STORE_set_flags(state->store.get(), X509_V_FLAG_PARTIAL_CHAIN);
   for (std::size_t i = 0; i < certs->size(); ++i) {
     X509* cert = (*certs)[i].get();
     // A leaf here is a mix-up (a workload cert given as the CA): say so now

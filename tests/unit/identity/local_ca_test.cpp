@@ -320,6 +320,9 @@ TEST_CASE("local CA: a leaf never outlives its CA") {
   REQUIRE(certs->size() == 2);
   CHECK(X509_cmp(certs->at(1).get(), shortCa.cert.get()) == 0);
   CHECK(describeCertificate(certs->front().get())->notAfter == now + std::chrono::hours(2));
+  // ca.crt without its root is still the bundle's anchor.
+  X509StackPtr untrusted = toX509Stack({});
+  CHECK(validateX509Svid(certs->front().get(), untrusted.get(), ca->trustBundle(), now).has_value());
 }
 
 TEST_CASE("local CA: bad signing requests are refused with the cause") {
