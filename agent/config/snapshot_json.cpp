@@ -113,6 +113,7 @@ json toJson(const Snapshot& snapshot) {
                         {"nodeName", text(p.nodeName)},
                         {"serviceAccount", text(p.serviceAccount)},
                         {"podIPs", textList(p.podIPs)},
+                        {"hostIP", text(p.hostIP)},
                         {"netnsPath", text(p.netnsPath)}});
   out["pods"] = std::move(pods);
 

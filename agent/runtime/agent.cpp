@@ -12,6 +12,10 @@
 #include <thread>
 
 #include "bpf_steering.h"
+#include "mesh_directory_builder.h"
+#include "weft/identity/local_ca.h"
+#include "weft/identity/workload_certificates.h"
+#include "weft/tunnel/tunnel_tls.h"
 #include "weft/admin/admin_server.h"
 #include "weft/admin/agent_routes.h"
 #include "weft/bpf/capture_hooks.h"
@@ -94,6 +98,7 @@ class Agent {
 
  private:
   Status setUp();
+  Status setUpMesh(proxy::ProxyOptions& proxyOptions);
   void applyConfig();
   void serve(int signalFd);
   nlohmann::json stats();
@@ -104,6 +109,11 @@ class Agent {
   std::optional<config::DirectoryWatcher> watcher_;
   std::unique_ptr<bpf::CaptureHooks> hooks_;
   std::unique_ptr<BpfSteering> steering_;
+  // The mesh between nodes (--node-ip): CA, workload SVIDs, TLS, directory.
+  std::unique_ptr<identity::LocalCa> ca_;
+  std::unique_ptr<identity::WorkloadCertificates> certificates_;
+  std::shared_ptr<tunnel::TunnelTls> tunnelTls_;
+  proxy::MeshDirectoryHolder directory_;
   std::unique_ptr<proxy::Proxy> proxy_;
   std::mutex enrollmentMutex_;  // reconcile (main thread) vs /stats (admin thread)
   std::unique_ptr<redirect::Enrollment> enrollment_;
@@ -154,6 +164,7 @@ Status Agent::setUp() {
     proxyOptions.connectTimeout = options_.connectTimeout;
     proxyOptions.idleTimeout = options_.idleTimeout;
     proxyOptions.joinSameNodeRelays = options_.sockmap;
+    if (auto ok = setUpMesh(proxyOptions); !ok) return ok;
     auto started = proxy::Proxy::start(proxyOptions, *features, *steering_);
     if (!started) return std::unexpected(started.error());
     proxy_ = std::move(*started);
@@ -175,14 +186,59 @@ Status Agent::setUp() {
   admin::registerAgentRoutes(*admin_, {.nodeName = node_,
                                        .snapshots = &store_,
                                        .ready = &ready_,
-                                       .stats = [this] { return stats(); }});
+                                       .stats = [this] { return stats(); },
+                                       .certificates = certificates_ ? std::function<nlohmann::json()>(
+                                                                           [this] { return certificates_->toJson(); })
+                                                                     : nullptr,
+                                       .tunnels = certificates_ && proxy_ ? std::function<nlohmann::json()>(
+                                                                                [this] { return proxy_->tunnels(); })
+                                                                          : nullptr});
   admin_->start();
+  return {};
+}
+
+Status Agent::setUpMesh(proxy::ProxyOptions& proxyOptions) {
+  if (options_.nodeIp.empty()) {
+    log::warn("agent", "no --node-ip: no mTLS tunnels; traffic between nodes is relayed as plain TCP");
+    return {};
+  }
+  auto tunnelListen = parseSocketAddress(options_.nodeIp + ":" + std::to_string(options_.tunnelPort));
+  if (!tunnelListen) return fail(ErrorCode::kInvalidArgument, "--node-ip: " + tunnelListen.error().message);
+  if (auto ok = identity::validateTrustDomain(options_.trustDomain); !ok)
+    return fail(ErrorCode::kInvalidArgument, "--trust-domain: " + ok.error().message);
+  auto ca = identity::LocalCa::loadOrCreate(options_.caDir, options_.trustDomain);
+  if (!ca) return fail(ca.error().code, "mesh CA in " + options_.caDir + ": " + ca.error().message);
+  ca_ = std::move(*ca);
+  certificates_ = std::make_unique<identity::WorkloadCertificates>(
+      *ca_, identity::WorkloadCertificatesOptions{.lifetime = options_.svidLifetime});
+  auto tls = tunnel::TunnelTls::create(*certificates_);
+  if (!tls) return std::unexpected(tls.error());
+  tunnelTls_ = std::move(*tls);
+  // Certificates and directory before the listeners: the first connection
+  // may come at once.
+  const auto& snapshot = *store_.current();
+  certificates_->setWanted(localIdentities(snapshot, node_, options_.trustDomain));
+  directory_.publish(buildMeshDirectory(snapshot, node_, options_.trustDomain));
+  proxyOptions.mesh = proxy::MeshOptions{.tunnelListen = *tunnelListen,
+                                         .tunnelPort = options_.tunnelPort,
+                                         .tls = tunnelTls_,
+                                         .certificates = certificates_.get(),
+                                         .directory = &directory_};
+  proxyOptions.inboundListen =
+      parseSocketAddress(options_.proxyAddress + ":" + std::to_string(options_.inboundPort)).value();
+  log::info("agent", "mesh: trust domain {}, CA {}, tunnels on {}", options_.trustDomain, options_.caDir,
+            tunnelListen->toString());
   return {};
 }
 
 void Agent::applyConfig() {
   std::lock_guard lock(enrollmentMutex_);
-  enrollment_->reconcile(*store_.current());
+  const auto& snapshot = *store_.current();
+  enrollment_->reconcile(snapshot);
+  if (certificates_) {
+    certificates_->setWanted(localIdentities(snapshot, node_, options_.trustDomain));
+    directory_.publish(buildMeshDirectory(snapshot, node_, options_.trustDomain));
+  }
 }
 
 nlohmann::json Agent::stats() {
@@ -204,7 +260,15 @@ void Agent::serve(int signalFd) {
   auto resyncAt = Clock::now() + kResync;
   while (true) {
     pollfd fds[2] = {{signalFd, POLLIN, 0}, {watcher_ ? watcher_->fd() : -1, POLLIN, 0}};
-    auto wakeAt = std::min(reloadAt, resyncAt);
+    auto renewAt = kNever;
+    if (certificates_) {
+      // Capped, so that a far or unset next refresh cannot overflow.
+      auto untilNext = std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::min(certificates_->nextRefresh(), std::chrono::system_clock::now() + std::chrono::hours(1)) -
+          std::chrono::system_clock::now());
+      renewAt = Clock::now() + std::max(untilNext, std::chrono::milliseconds(0));
+    }
+    auto wakeAt = std::min({reloadAt, resyncAt, renewAt});
     int timeout = static_cast<int>(
         std::max<long>(0, std::chrono::duration_cast<std::chrono::milliseconds>(wakeAt - Clock::now()).count()));
     if (::poll(fds, 2, timeout) < 0 && errno != EINTR) return;
@@ -229,6 +293,10 @@ void Agent::serve(int signalFd) {
     if (now >= resyncAt) {
       applyConfig();
       resyncAt = now + kResync;
+    }
+    if (certificates_ && now >= renewAt) {
+      std::lock_guard lock(enrollmentMutex_);
+      certificates_->refresh();
     }
   }
 }

@@ -40,6 +40,7 @@ struct Pod {
   std::string nodeName;             // spec.nodeName
   std::string serviceAccount;       // spec.serviceAccountName, "default" when absent
   std::vector<std::string> podIPs;  // status.podIPs[*].ip, else status.podIP
+  std::string hostIP;               // status.hostIP: where the pod's node takes tunnels
   std::string netnsPath;            // annotation weft.dev/netns (CNI netns path)
 };
 
