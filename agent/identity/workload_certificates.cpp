@@ -13,7 +13,13 @@ namespace {
 
 using Clock = std::chrono::system_clock;
 
-Clock::time_point renewAt(const CertificateInfo& info) { return info.notBefore + (info.notAfter - info.notBefore) / 2; }
+// Half the lifetime counted from the issue, not from notBefore: the CA
+// backdates notBefore for clock skew, and with a short lifetime half of
+// notBefore..notAfter can already be past when the certificate arrives
+// (a renewal loop, seen with --svid-lifetime-s 16).
+Clock::time_point renewAt(const CertificateInfo& info, Clock::time_point issuedAt) {
+  return issuedAt + (info.notAfter - issuedAt) / 2;
+}
 
 std::chrono::seconds retryDelay(int failures) {
   int doublings = std::clamp(failures - 1, 0, 16);  // 2^16 s is far past the cap
@@ -62,7 +68,7 @@ void WorkloadCertificates::attempt(const SpiffeId& id, Entry& entry, Clock::time
     entry.current = std::move(*svid);
     entry.failures = 0;
     entry.lastError.reset();
-    entry.nextAttempt = renewAt(entry.current->info);
+    entry.nextAttempt = renewAt(entry.current->info, now);
     log::info("identity", "issued {} (serial {}, valid until {})", id.uri(), entry.current->info.serial,
               formatUtc(entry.current->info.notAfter));
     return;

@@ -2,6 +2,7 @@
 // at half-life, backoff with the old certificate still served, dropping, and
 // lock-free reads from worker threads while certificates rotate.
 #include "weft/identity/workload_certificates.h"
+#include "weft/identity/local_ca.h"
 
 #include <doctest/doctest.h>
 
@@ -239,4 +240,20 @@ TEST_CASE("workload certificates: worker threads find a whole SVID while certifi
   CHECK(serials.size() == 40);
   CHECK(reads > 0);
   CHECK(bad == 0);
+}
+
+TEST_CASE("workload certificates: a short lifetime from the local CA is renewed at half of it and not at once") {
+  // The local CA backdates notBefore by a minute (clock skew); with a 16 s
+  // lifetime, half of notBefore..notAfter was already past at issue, and the
+  // agent renewed in a loop.
+  weft::testing::TempDir dir;
+  auto ca = weft::identity::LocalCa::loadOrCreate(dir.path(), "cluster.local").value();
+  WorkloadCertificates certs{*ca, WorkloadCertificatesOptions{.lifetime = seconds(16)}};
+  auto id = workloadSpiffeId("cluster.local", "demo", "default").value();
+  auto before = std::chrono::system_clock::now();
+  certs.setWanted({id});
+  auto serial = certs.find(id)->info.serial;
+  CHECK(certs.nextRefresh() >= before + seconds(7));
+  certs.refresh();
+  CHECK(certs.find(id)->info.serial == serial);
 }
