@@ -24,7 +24,9 @@ class LocalCa final : public CertificateSigner {
   // spiffe://<trustDomain>, 10 years). Agents sharing `dir` take an flock on
   // dir/.ca.lock meanwhile, and files appear whole (tmp file + rename; key
   // mode 0600). A read-only directory holding both files (a Secret) loads
-  // without the lock.
+  // without the lock. ca.crt may be an intermediate followed by its chain:
+  // the first certificate signs, all are trust anchors, and the ones not
+  // self-signed travel with every leaf.
   static Result<std::unique_ptr<LocalCa>> loadOrCreate(const std::filesystem::path& dir, std::string trustDomain);
 
   // Leaf for the CSR's key (EC P-256, CSR signature verified) with the URI SAN
