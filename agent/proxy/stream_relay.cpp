@@ -169,24 +169,15 @@ void StreamRelay::onData(const std::uint8_t* data, std::size_t length) {
   auto& counters = worker_.counters();
   counters.add(inbound_ ? counters.bytesFromClients : counters.bytesFromUpstreams, length);
   toLocal_.append(reinterpret_cast<const char*>(data), length);
-  if (!sendInFlight_ && !closing_) sendLocal();
+  if (!closing_) sendLocal();
 }
 
 void StreamRelay::sendLocal() {
-  if (sendingLocal_.size() == sentOffset_) {
-    sendingLocal_.clear();
-    sentOffset_ = 0;
-    std::swap(sendingLocal_, toLocal_);
-  }
-  if (sendingLocal_.empty()) return;
-  io_uring_prep_send(worker_.ring().prepare(&sendOp_), fd_, sendingLocal_.data() + sentOffset_,
-                     sendingLocal_.size() - sentOffset_, MSG_NOSIGNAL);
-  sendInFlight_ = true;
-  ++inFlight_;
+  if (sendQueue_.submit(worker_.ring(), &sendOp_, fd_, toLocal_)) ++inFlight_;
 }
 
 void StreamRelay::onSent(int result) {
-  sendInFlight_ = false;
+  sendQueue_.completed(result);
   if (closing_) return;
   if (result <= 0) {
     log::debug("tunnel", "send for stream to {}: {}", destination_.toString(), std::strerror(-result));
@@ -194,25 +185,24 @@ void StreamRelay::onSent(int result) {
     beginClose(true);
     return;
   }
-  sentOffset_ += static_cast<std::size_t>(result);
   // Delivered: the peer may send this much more on the stream.
   if (tunnel_) {
     tunnel_->session().consumed(streamId_, static_cast<std::size_t>(result));
     dirtyTunnel();
   }
   sendLocal();
-  if (!sendInFlight_) shutdownLocalIfDone();
+  if (!sendQueue_.inFlight()) shutdownLocalIfDone();
 }
 
 void StreamRelay::onRemoteEnd() {
   remoteEnd_ = true;
-  if (!sendInFlight_) shutdownLocalIfDone();
+  if (!sendQueue_.inFlight()) shutdownLocalIfDone();
 }
 
 // Passes the peer's FIN on once every byte before it is out, and ends the
 // relay once the stream closed cleanly as well.
 void StreamRelay::shutdownLocalIfDone() {
-  if (closing_ || sendInFlight_ || !toLocal_.empty()) return;
+  if (closing_ || sendQueue_.inFlight() || !toLocal_.empty()) return;
   if (remoteEnd_ && !shutdownSent_) {
     shutdownSent_ = true;
     io_uring_prep_shutdown(worker_.ring().prepare(&shutdownOp_), fd_, SHUT_WR);

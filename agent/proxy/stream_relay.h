@@ -15,6 +15,7 @@
 #include "weft/common/socket_address.h"
 #include "weft/io/ring.h"
 #include "weft/tunnel/tunnel_session.h"
+#include "send_queue.h"
 #include "worker_connection.h"
 
 namespace weft::proxy {
@@ -74,12 +75,10 @@ class StreamRelay final : public WorkerConnection, public tunnel::StreamHandler 
   bool shutdownSent_ = false;
   bool closing_ = false;
   bool resetOnClose_ = false;
-  bool sendInFlight_ = false;
   int bufferId_ = -1;  // the provided buffer the session is sending from
   int inFlight_ = 0;
-  std::string toLocal_;       // received from the stream, not yet sent
-  std::string sendingLocal_;  // being sent to the local socket
-  std::size_t sentOffset_ = 0;
+  std::string toLocal_;  // received from the stream, gathered for the next send
+  SendQueue sendQueue_;
   Op connectOp_, timeoutOp_, recvOp_, sendOp_, shutdownOp_;
   __kernel_timespec connectTimeout_{};
 };

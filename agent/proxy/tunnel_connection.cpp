@@ -191,30 +191,20 @@ void TunnelConnection::flush() {
     failWith(ok.error());
     return;
   }
-  if (!sendInFlight_) sendOutput();
+  sendOutput();
 }
 
 void TunnelConnection::sendOutput() {
-  if (sentOffset_ == sending_.size()) {
-    sending_.clear();
-    sentOffset_ = 0;
-    std::swap(sending_, session_->output());
-  }
-  if (sending_.empty()) return;
-  io_uring_prep_send(worker_.ring().prepare(&sendOp_), fd_, sending_.data() + sentOffset_,
-                     sending_.size() - sentOffset_, MSG_NOSIGNAL);
-  sendInFlight_ = true;
-  ++inFlight_;
+  if (sendQueue_.submit(worker_.ring(), &sendOp_, fd_, session_->output())) ++inFlight_;
 }
 
 void TunnelConnection::onSent(int result) {
-  sendInFlight_ = false;
+  sendQueue_.completed(result);
   if (closing_) return;
   if (result <= 0) {
     failWith(Error{ErrorCode::kSystem, "send: " + std::string(std::strerror(-result))});
     return;
   }
-  sentOffset_ += static_cast<std::size_t>(result);
   // The session held back output while this was in flight.
   markDirty();
 }

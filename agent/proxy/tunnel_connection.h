@@ -17,6 +17,7 @@
 #include "weft/identity/spiffe_id.h"
 #include "weft/io/ring.h"
 #include "weft/tunnel/tunnel_session.h"
+#include "send_queue.h"
 #include "worker_connection.h"
 
 namespace weft::proxy {
@@ -85,10 +86,8 @@ class TunnelConnection final : public WorkerConnection, public tunnel::SessionHa
   std::string shownPeerIdentity_;
   std::string svidSerial_;
   std::unique_ptr<std::uint8_t[]> recvBuffer_;
-  std::string sending_;
-  std::size_t sentOffset_ = 0;
+  SendQueue sendQueue_;
   bool connected_ = false;
-  bool sendInFlight_ = false;
   bool draining_ = false;
   bool closing_ = false;
   bool failed_ = false;
