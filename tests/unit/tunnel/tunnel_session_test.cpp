@@ -271,3 +271,30 @@ TEST_CASE("tunnel: SNI names a workload identity and back") {
   CHECK_FALSE(tunnel::identityFromSni("..cluster.local", "cluster.local"));
   CHECK_FALSE(tunnel::sniForIdentity(identity::parseSpiffeId("spiffe://cluster.local/x/y").value()));
 }
+
+TEST_CASE("tunnel: only TLS 1.3 with an AES-GCM suite is spoken") {
+  Mesh mesh({kClientId, kServerId});
+  AcceptingServer server;
+  Pair pair = connect(mesh, mesh, kClientId, kServerId, kServerId, server);
+  pair.pump();
+  REQUIRE(pair.clientStatus);
+  std::string suite = SSL_CIPHER_get_name(SSL_get_current_cipher(pair.client->ssl()));
+  CHECK((suite == "TLS_AES_128_GCM_SHA256" || suite == "TLS_AES_256_GCM_SHA384"));
+
+  // A client that offers TLS 1.2 at most is refused by the server.
+  SSL_CTX* legacyContext = SSL_CTX_new(TLS_client_method());
+  SSL_CTX_set_max_proto_version(legacyContext, TLS1_2_VERSION);
+  SSL* legacy = SSL_new(legacyContext);
+  SSL_CTX_free(legacyContext);  // the SSL keeps its own reference
+  const unsigned char h2[] = {2, 'h', '2'};
+  SSL_set_alpn_protos(legacy, h2, sizeof h2);
+  SSL_set_tlsext_host_name(legacy, "server.demo.cluster.local");
+  Pair old;
+  old.client = TunnelSession::create(Role::kClient, legacy, nullptr, nullptr).value();
+  AcceptingServer oldServer;
+  old.server = TunnelSession::create(Role::kServer, mesh.tls->newServer().value(), nullptr, &oldServer).value();
+  old.pump();
+  REQUIRE_FALSE(old.serverStatus);
+  CHECK(old.serverStatus.error().message.find("unsupported protocol") != std::string::npos);
+  CHECK_FALSE(old.client->handshakeDone());
+}
