@@ -20,6 +20,7 @@
 #include "weft/admin/agent_routes.h"
 #include "weft/bpf/capture_hooks.h"
 #include "weft/bpf/kernel_paths.h"
+#include "weft/bpf/peer_auth_hooks.h"
 #include "weft/common/log.h"
 #include "weft/common/unique_fd.h"
 #include "weft/config/directory_watcher.h"
@@ -29,6 +30,7 @@
 #include "weft/io/uring_features.h"
 #include "weft/proxy/proxy.h"
 #include "weft/redirect/enrollment.h"
+#include "weft/redirect/peer_authentication.h"
 
 namespace weft::runtime {
 namespace {
@@ -109,6 +111,8 @@ class Agent {
   std::optional<config::DirectoryWatcher> watcher_;
   std::unique_ptr<bpf::CaptureHooks> hooks_;
   std::unique_ptr<BpfSteering> steering_;
+  std::unique_ptr<bpf::PeerAuthHooks> peerAuthHooks_;
+  std::unique_ptr<redirect::PeerAuthEnforcement> peerAuth_;
   // The mesh between nodes (--node-ip): CA, workload SVIDs, TLS, directory.
   std::unique_ptr<identity::LocalCa> ca_;
   std::unique_ptr<identity::WorkloadCertificates> certificates_;
@@ -164,10 +168,13 @@ Status Agent::setUp() {
     proxyOptions.connectTimeout = options_.connectTimeout;
     proxyOptions.idleTimeout = options_.idleTimeout;
     proxyOptions.joinSameNodeRelays = options_.sockmap;
+    proxyOptions.upstreamMark = bpf::kMarkFromProxy;  // what STRICT pods let in
     if (auto ok = setUpMesh(proxyOptions); !ok) return ok;
     auto started = proxy::Proxy::start(proxyOptions, *features, *steering_);
     if (!started) return std::unexpected(started.error());
     proxy_ = std::move(*started);
+    if (peerAuthHooks_ && proxy_->inboundListenerFd() >= 0)
+      if (auto ok = peerAuthHooks_->setInboundListener(proxy_->inboundListenerFd()); !ok) return ok;
     // Steer only once the listener is up: a connect captured before it
     // would be refused.
     if (auto ok = hooks_->setExcludedPorts(options_.excludePorts); !ok) return ok;
@@ -226,6 +233,12 @@ Status Agent::setUpMesh(proxy::ProxyOptions& proxyOptions) {
                                          .directory = &directory_};
   proxyOptions.inboundListen =
       parseSocketAddress(options_.proxyAddress + ":" + std::to_string(options_.inboundPort)).value();
+  auto peerAuthHooks = bpf::PeerAuthHooks::load(pinDirFor(node_, options_.bpffsDir));
+  if (!peerAuthHooks) return fail(peerAuthHooks.error().code, "PeerAuthentication: " + peerAuthHooks.error().message);
+  peerAuthHooks_ = std::move(*peerAuthHooks);
+  peerAuthHooks_->keepAttachedOnExit(options_.keepBpf);
+  peerAuth_ = std::make_unique<redirect::PeerAuthEnforcement>(*peerAuthHooks_, node_);
+  peerAuth_->keepOnExit(options_.keepBpf);
   log::info("agent", "mesh: trust domain {}, CA {}, tunnels on {}", options_.trustDomain, options_.caDir,
             tunnelListen->toString());
   return {};
@@ -235,6 +248,7 @@ void Agent::applyConfig() {
   std::lock_guard lock(enrollmentMutex_);
   const auto& snapshot = *store_.current();
   enrollment_->reconcile(snapshot);
+  if (peerAuth_) peerAuth_->reconcile(snapshot);
   if (certificates_) {
     certificates_->setWanted(localIdentities(snapshot, node_, options_.trustDomain));
     directory_.publish(buildMeshDirectory(snapshot, node_, options_.trustDomain));
@@ -247,6 +261,7 @@ nlohmann::json Agent::stats() {
   if (proxy_) out["proxy"] = proxy_->stats();
   std::lock_guard lock(enrollmentMutex_);
   out["enrollment"] = enrollment_->toJson();
+  if (peerAuth_) out["peerAuthentication"] = peerAuth_->toJson();
   return out;
 }
 
