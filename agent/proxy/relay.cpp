@@ -45,14 +45,8 @@ void Relay::start() {
   setNoDelay(fds_[0]);
   setNoDelay(fds_[1]);
   markAsProxy(fds_[1], worker_.options().upstreamMark);
-  io_uring_sqe* sqe = worker_.ring().prepare(&connectOp_);
-  io_uring_prep_connect(sqe, fds_[1], destination_.get(), destination_.length);
-  sqe->flags |= IOSQE_IO_LINK;
-  // The timespec is read when the link is submitted; the relay outlives that.
-  auto ms = worker_.options().connectTimeout.count();
-  connectTimeout_ = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
-  sqe = worker_.ring().prepare(&timeoutOp_);
-  io_uring_prep_link_timeout(sqe, &connectTimeout_, 0);
+  prepareConnect(worker_.ring(), &connectOp_, &timeoutOp_, fds_[1], destination_, worker_.options().connectTimeout,
+                 connectTimeout_);
   inFlight_ += 2;
 }
 

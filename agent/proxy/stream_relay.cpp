@@ -53,12 +53,8 @@ void StreamRelay::startInbound(Worker& worker, TunnelConnection& tunnel, std::in
   worker.counters().add(worker.counters().active);
   setNoDelay(fd);
   markAsProxy(fd, worker.options().upstreamMark);
-  io_uring_sqe* sqe = worker.ring().prepare(&relay->connectOp_);
-  io_uring_prep_connect(sqe, fd, relay->destination_.get(), relay->destination_.length);
-  sqe->flags |= IOSQE_IO_LINK;
-  auto ms = worker.options().connectTimeout.count();
-  relay->connectTimeout_ = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
-  io_uring_prep_link_timeout(worker.ring().prepare(&relay->timeoutOp_), &relay->connectTimeout_, 0);
+  prepareConnect(worker.ring(), &relay->connectOp_, &relay->timeoutOp_, fd, relay->destination_,
+                 worker.options().connectTimeout, relay->connectTimeout_);
   relay->inFlight_ += 2;
 }
 

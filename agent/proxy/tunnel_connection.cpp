@@ -56,12 +56,8 @@ Result<TunnelConnection*> TunnelConnection::connect(Worker& worker, std::string 
   }
   tunnel->session_ = std::move(*session);
   worker.adoptTunnel(tunnel);
-  io_uring_sqe* sqe = worker.ring().prepare(&tunnel->connectOp_);
-  io_uring_prep_connect(sqe, fd, tunnel->peer_.get(), tunnel->peer_.length);
-  sqe->flags |= IOSQE_IO_LINK;
-  auto ms = worker.options().connectTimeout.count();
-  tunnel->connectTimeout_ = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
-  io_uring_prep_link_timeout(worker.ring().prepare(&tunnel->timeoutOp_), &tunnel->connectTimeout_, 0);
+  prepareConnect(worker.ring(), &tunnel->connectOp_, &tunnel->timeoutOp_, fd, tunnel->peer_,
+                 worker.options().connectTimeout, tunnel->connectTimeout_);
   tunnel->inFlight_ += 2;
   worker.counters().add(worker.counters().tunnelsOpened);
   return tunnel;

@@ -26,16 +26,6 @@ std::string nameOf(const config::PeerAuthentication& policy) {
   return policy.meta.namespace_ + "/" + policy.meta.name;
 }
 
-const char* modeName(MtlsMode mode) {
-  switch (mode) {
-    case MtlsMode::kStrict: return "STRICT";
-    case MtlsMode::kPermissive: return "PERMISSIVE";
-    case MtlsMode::kDisable: return "DISABLE";
-    case MtlsMode::kUnset: return "UNSET";
-  }
-  return "?";
-}
-
 bpf::MtlsMode toKernel(MtlsMode mode) {
   switch (mode) {
     case MtlsMode::kStrict: return bpf::MtlsMode::kStrict;
@@ -98,9 +88,9 @@ void PeerAuthEnforcement::reconcile(const config::Snapshot& snapshot) {
   for (const auto& effective : effectivePeerAuthentication(snapshot, node_)) {
     const config::Pod& pod = *effective.pod;
     nlohmann::json ports = nlohmann::json::object();
-    for (const auto& [port, mode] : effective.ports) ports[std::to_string(port)] = modeName(mode);
+    for (const auto& [port, mode] : effective.ports) ports[std::to_string(port)] = config::mtlsModeName(mode);
     nlohmann::json entry{{"pod", pod.meta.namespace_ + "/" + pod.meta.name},
-                         {"mode", modeName(effective.mode)},
+                         {"mode", config::mtlsModeName(effective.mode)},
                          {"ports", ports},
                          {"policy", effective.source}};
     bool strict = effective.mode == MtlsMode::kStrict;

@@ -11,7 +11,8 @@ source "$(dirname "$0")/lib/test_certs.sh"
 
 BENCH=$WEFT_BUILD_DIR/tools/weft-bench/weft-bench
 work=$(mktemp -d)
-assert_cleanup "cluster_down; rm -rf $work"
+assert_cleanup cluster_down
+assert_cleanup rm -rf "$work"
 cluster_up --nodes 2 --pods 1 >/dev/null
 client=n1-p1
 server=n2-p1
@@ -142,9 +143,12 @@ assert_eq "a connection opened after the renewal rides a tunnel made with the ne
 echo "== 1,000 concurrent cross-node connections over pooled tunnels"
 workers=$(counter n1 .proxy.workers)
 log=$work/idle.log
-cluster_pod_exec "$client" "$BENCH" idle --connect "$server_ip:9000" --connections 1000 --hold 4 >"$work/idle.json" 2>"$log" &
+cluster_pod_exec "$client" "$BENCH" idle --connect "$server_ip:9000" --connections 1000 --hold 10 >"$work/idle.json" 2>"$log" &
 idle=$!
-for _ in $(seq 100); do grep -q '^ready' "$log" 2>/dev/null && break; sleep 0.1; done
+# The connections are up and verified once idle says "ready"; it then holds
+# them 10 s, while the tunnels are listed.
+for _ in $(seq 600); do grep -q '^ready' "$log" 2>/dev/null && break; sleep 0.1; done
+assert_contains "the 1,000 connections were all up within 60 s" "$(cat "$log")" "ready 1000"
 tunnels=$(agent_admin n1 /tunnels)
 wait "$idle" || true
 assert_eq "all 1,000 established and verified" 1000 "$(jq '.established' <"$work/idle.json")"

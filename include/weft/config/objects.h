@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -66,6 +67,8 @@ struct WorkloadSelector {
 };
 
 enum class MtlsMode { kUnset, kStrict, kPermissive, kDisable };
+// "UNSET", "STRICT", "PERMISSIVE", "DISABLE": as written in manifests.
+[[nodiscard]] std::string_view mtlsModeName(MtlsMode mode);
 
 struct PeerAuthentication {
   ObjectMeta meta;
