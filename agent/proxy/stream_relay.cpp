@@ -87,8 +87,7 @@ void StreamRelay::onConnected(int result) {
     return;
   }
   if (auto ok = tunnel_->session().respond(streamId_, this); !ok) {
-    tunnel_->streamEnded();
-    tunnel_ = nullptr;
+    detachStream(true);  // the session must forget this handler
     beginClose(true);
     return;
   }
