@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
   std::string sockmap = "off";
   long connectTimeoutMs = options.connectTimeout.count();
   long idleTimeoutS = options.idleTimeout.count();
+  long svidLifetimeS = options.svidLifetime.count();
   bool cleanup = false;
 
   app.add_option("--config-dir", options.configDir, "Directory of YAML manifests (as kubectl apply -f takes)")
@@ -37,6 +38,19 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"on", "off"}));
   app.add_option("--connect-timeout-ms", connectTimeoutMs, "Upstream connect timeout")->capture_default_str();
   app.add_option("--idle-timeout-s", idleTimeoutS, "Close relayed connections idle this long")->capture_default_str();
+  app.add_option("--node-ip", options.nodeIp,
+                 "This node's IP: the mTLS tunnel listener binds it and traffic between enrolled pods of "
+                 "different nodes goes through tunnels (needs --proxy-addr)");
+  app.add_option("--tunnel-port", options.tunnelPort, "Tunnel listener port (HTTP/2 CONNECT over mTLS)")
+      ->capture_default_str();
+  app.add_option("--inbound-port", options.inboundPort, "Inbound plaintext listener port (PERMISSIVE)")
+      ->capture_default_str();
+  app.add_option("--ca-dir", options.caDir, "Mesh CA directory: ca.crt and ca.key, created when both are absent")
+      ->capture_default_str();
+  app.add_option("--trust-domain", options.trustDomain, "SPIFFE trust domain")->capture_default_str();
+  app.add_option("--svid-lifetime-s", svidLifetimeS, "Workload certificate lifetime; renewed at half-life")
+      ->capture_default_str()
+      ->check(CLI::Range(10L, 366L * 24 * 3600));
   CLI11_PARSE(app, argc, argv);
 
   if (auto level = weft::log::parseLevel(logLevel)) weft::log::setLevel(*level);
@@ -44,5 +58,6 @@ int main(int argc, char** argv) {
   options.sockmap = sockmap == "on";
   options.connectTimeout = std::chrono::milliseconds(connectTimeoutMs);
   options.idleTimeout = std::chrono::seconds(idleTimeoutS);
+  options.svidLifetime = std::chrono::seconds(svidLifetimeS);
   return weft::runtime::runAgent(options);
 }

@@ -17,6 +17,13 @@ void registerAgentRoutes(AdminServer& server, AgentView view) {
     body["configGeneration"] = view.snapshots->current()->generation;
     return Response::json(body.dump(2) + "\n");
   });
+  // The mesh's identities and tunnels; 404 when the agent runs without the mesh.
+  for (auto [path, provider] : {std::pair{"/certs", view.certificates}, {"/tunnels", view.tunnels}}) {
+    server.route("GET", path, [provider, path](const http::Request&) {
+      if (!provider) return Response::text(std::string("no mesh on this agent (start it with --node-ip): ") + path + "\n", 404);
+      return Response::json(provider().dump(2) + "\n");
+    });
+  }
   server.route("POST", "/logging", [](const http::Request& request) {
     std::string_view query = request.query();
     constexpr std::string_view kKey = "level=";

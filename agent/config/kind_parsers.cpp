@@ -327,6 +327,13 @@ Parsed<Pod> readPod(const MapView& document, ObjectMeta meta) {
     }
   }
 
+  if (auto ip = status.get("hostIP")) {
+    WEFT_CONFIG_TRY(auto text, readString(*ip));
+    if (!text.empty() && !isIpAddress(text))
+      return std::unexpected(ip->error(fmt::format("\"{}\" is not an IP address", text)));
+    pod.hostIP = std::move(text);
+  }
+
   if (auto it = pod.meta.annotations.find("weft.dev/netns"); it != pod.meta.annotations.end()) {
     // The agent opens this path as root to enter the pod's network namespace.
     if (it->second.empty() || it->second.front() != '/') {

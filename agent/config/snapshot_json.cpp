@@ -47,16 +47,6 @@ json selector(const std::optional<WorkloadSelector>& s) {
   return json{{"matchLabels", labels(s->matchLabels)}};
 }
 
-std::string_view modeName(MtlsMode mode) {
-  switch (mode) {
-    case MtlsMode::kUnset: return "UNSET";
-    case MtlsMode::kStrict: return "STRICT";
-    case MtlsMode::kPermissive: return "PERMISSIVE";
-    case MtlsMode::kDisable: return "DISABLE";
-  }
-  return "UNSET";
-}
-
 std::string_view actionName(AuthzAction action) {
   switch (action) {
     case AuthzAction::kAllow: return "ALLOW";
@@ -113,6 +103,7 @@ json toJson(const Snapshot& snapshot) {
                         {"nodeName", text(p.nodeName)},
                         {"serviceAccount", text(p.serviceAccount)},
                         {"podIPs", textList(p.podIPs)},
+                        {"hostIP", text(p.hostIP)},
                         {"netnsPath", text(p.netnsPath)}});
   out["pods"] = std::move(pods);
 
@@ -135,10 +126,10 @@ json toJson(const Snapshot& snapshot) {
   json peerAuthentications = json::array();
   for (const auto& pa : snapshot.peerAuthentications) {
     json portLevel = json::object();
-    for (const auto& [port, mode] : pa.portLevelMtls) portLevel[std::to_string(port)] = modeName(mode);
+    for (const auto& [port, mode] : pa.portLevelMtls) portLevel[std::to_string(port)] = mtlsModeName(mode);
     peerAuthentications.push_back(json{{"meta", meta(pa.meta)},
                                        {"selector", selector(pa.selector)},
-                                       {"mode", modeName(pa.mode)},
+                                       {"mode", mtlsModeName(pa.mode)},
                                        {"portLevelMtls", std::move(portLevel)}});
   }
   out["peerAuthentications"] = std::move(peerAuthentications);
@@ -170,6 +161,16 @@ json toJson(const Snapshot& snapshot) {
                             {"reason", text(r.reason)}});
   out["rejected"] = std::move(rejected);
   return out;
+}
+
+std::string_view mtlsModeName(MtlsMode mode) {
+  switch (mode) {
+    case MtlsMode::kUnset: return "UNSET";
+    case MtlsMode::kStrict: return "STRICT";
+    case MtlsMode::kPermissive: return "PERMISSIVE";
+    case MtlsMode::kDisable: return "DISABLE";
+  }
+  return "UNSET";
 }
 
 }  // namespace weft::config

@@ -38,8 +38,19 @@ Result<std::unique_ptr<Proxy>> Proxy::start(const ProxyOptions& options, const i
     if (auto ok = worker->start(); !ok) return std::unexpected(ok.error());
   log::info("proxy", "outbound listener {} with {} worker(s); io_uring {}", options.outboundListen.toString(),
             options.workers, features.describe());
+  if (options.mesh) log::info("proxy", "tunnel listener {} (mTLS, HTTP/2 CONNECT)", options.mesh->tunnelListen.toString());
+  if (options.inboundListen) log::info("proxy", "inbound plaintext listener {}", options.inboundListen->toString());
   return std::unique_ptr<Proxy>(new Proxy(std::move(impl)));
 }
+
+nlohmann::json Proxy::tunnels() const {
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& worker : impl_->workers)
+    for (auto& tunnel : worker->tunnels()) list.push_back(std::move(tunnel));
+  return {{"tunnels", std::move(list)}};
+}
+
+int Proxy::inboundListenerFd() const { return impl_->workers.empty() ? -1 : impl_->workers[0]->inboundListenerFd(); }
 
 nlohmann::json Proxy::stats() const {
   std::vector<const ProxyCounters*> counters;

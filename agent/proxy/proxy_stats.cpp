@@ -23,6 +23,15 @@ nlohmann::json toJson(const ProxyCounters* const* workers, std::size_t count) {
                            {"other", sum(&ProxyCounters::connectOther)}}},
       {"fastPath", {{"relaysJoined", sum(&ProxyCounters::relaysJoined)}}},
       {"io", {{"bufferWaits", sum(&ProxyCounters::bufferWaits)}, {"ringOverflows", sum(&ProxyCounters::ringOverflows)}}},
+      {"inboundPlaintextAccepted", sum(&ProxyCounters::inboundPlaintextAccepted)},
+      {"tunnelsOpened", sum(&ProxyCounters::tunnelsOpened)},
+      {"tunnelsAccepted", sum(&ProxyCounters::tunnelsAccepted)},
+      {"tunnelHandshakeFailures", sum(&ProxyCounters::tunnelHandshakeFailures)},
+      {"tunnelPeerRejected", sum(&ProxyCounters::tunnelPeerRejected)},
+      {"streamsOpened", sum(&ProxyCounters::streamsOpened)},
+      {"streamsAccepted", sum(&ProxyCounters::streamsAccepted)},
+      {"streamsReset", sum(&ProxyCounters::streamsReset)},
+      {"streamsRefused", sum(&ProxyCounters::streamsRefused)},
   };
 }
 

@@ -4,24 +4,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "socket_options.h"
 #include "weft/common/log.h"
 #include "worker.h"
 
 namespace weft::proxy {
 namespace {
-
-void setNoDelay(int fd) {
-  int one = 1;
-  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-}
-
-// Closing with linger 0 sends a reset: the peer learns that the connection
-// failed, instead of seeing a clean end of stream.
-void closeWithReset(int fd) {
-  linger l{.l_onoff = 1, .l_linger = 0};
-  ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
-  ::close(fd);
-}
 
 SocketAddress localAddressOf(int fd) {
   SocketAddress address;
@@ -56,14 +44,9 @@ void Relay::start() {
   }
   setNoDelay(fds_[0]);
   setNoDelay(fds_[1]);
-  io_uring_sqe* sqe = worker_.ring().prepare(&connectOp_);
-  io_uring_prep_connect(sqe, fds_[1], destination_.get(), destination_.length);
-  sqe->flags |= IOSQE_IO_LINK;
-  // The timespec is read when the link is submitted; the relay outlives that.
-  auto ms = worker_.options().connectTimeout.count();
-  connectTimeout_ = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
-  sqe = worker_.ring().prepare(&timeoutOp_);
-  io_uring_prep_link_timeout(sqe, &connectTimeout_, 0);
+  markAsProxy(fds_[1], worker_.options().upstreamMark);
+  prepareConnect(worker_.ring(), &connectOp_, &timeoutOp_, fds_[1], destination_, worker_.options().connectTimeout,
+                 connectTimeout_);
   inFlight_ += 2;
 }
 
@@ -121,6 +104,7 @@ void Relay::onRecv(int d, int result, std::uint32_t flags) {
     sendPending(d);
     return;
   }
+  if (result != -ENOBUFS) worker_.passBufferTurn(d);
   if (closing_) return;
   if (result == 0) {
     // End of stream from this side: pass the half-close on once every byte

@@ -16,12 +16,13 @@
 #include "weft/io/buffer_ring.h"
 #include "weft/io/ring.h"
 #include "weft/proxy/kernel_steering.h"
+#include "worker_connection.h"
 
 namespace weft::proxy {
 
 class Worker;
 
-class Relay {
+class Relay final : public WorkerConnection {
  public:
   Relay(Worker& worker, int clientFd, SocketAddress client, SocketAddress destination);
   Relay(const Relay&) = delete;
@@ -30,14 +31,10 @@ class Relay {
   // Starts connecting upstream. The relay owns itself from here on.
   void start();
   // Ends the relay with a reset of both sides (idle timeout, shutdown).
-  void abort();
+  void abort() override;
+  void finishIfDone() override;
   // A buffer came free in the pool a parked direction waits on.
-  void resumeParked(int direction);
-
-  [[nodiscard]] std::chrono::steady_clock::time_point lastActive() const { return lastActive_; }
-
-  Relay* nextInWorker = nullptr;  // intrusive list of the worker's relays
-  Relay* prevInWorker = nullptr;
+  void resumeParked(int direction) override;
 
  private:
   enum class OpKind : std::uint8_t { kConnect, kConnectTimeout, kRecv, kSend, kShutdown };
@@ -77,7 +74,6 @@ class Relay {
   void releaseBuffer(int direction);
   void tryJoin();
   void beginClose();
-  void finishIfDone();
   void countConnectFailure(int error);
 
   Worker& worker_;
@@ -98,7 +94,6 @@ class Relay {
   };
   std::unique_ptr<JoinedApps> joined_;
   __kernel_timespec connectTimeout_{};
-  std::chrono::steady_clock::time_point lastActive_;
 };
 
 }  // namespace weft::proxy

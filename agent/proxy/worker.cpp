@@ -4,8 +4,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <future>
 
+#include "socket_options.h"
+#include "stream_relay.h"
+#include "tunnel_connection.h"
 #include "weft/common/log.h"
 
 namespace weft::proxy {
@@ -15,24 +19,60 @@ constexpr unsigned kRingEntries = 4096;
 constexpr auto kSweepInterval = std::chrono::seconds(1);
 constexpr auto kDrainDeadline = std::chrono::seconds(2);
 
+Result<UniqueFd> listenOn(const SocketAddress& address, const char* what, bool transparent) {
+  UniqueFd fd(::socket(address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) return failErrno(std::string(what) + " socket");
+  int one = 1;
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  // One listener per worker; the kernel spreads connections across them.
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  // The PERMISSIVE listener takes connections addressed to pods (assigned
+  // to it by a TC program), so it must accept foreign local addresses.
+  if (transparent && ::setsockopt(fd.get(), SOL_IP, IP_TRANSPARENT, &one, sizeof one) != 0)
+    return failErrno(std::string(what) + " IP_TRANSPARENT");
+  if (::bind(fd.get(), address.get(), address.length) != 0)
+    return failErrno(std::string(what) + " bind " + address.toString());
+  if (::listen(fd.get(), 4096) != 0) return failErrno(std::string(what) + " listen " + address.toString());
+  return fd;
+}
+
+SocketAddress peerOf(int fd) {
+  SocketAddress address;
+  address.length = sizeof address.storage;
+  ::getpeername(fd, reinterpret_cast<sockaddr*>(&address.storage), &address.length);
+  return address;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Worker>> Worker::create(unsigned index, const ProxyOptions& options,
                                                const io::UringFeatures& features, KernelSteering& steering) {
   std::unique_ptr<Worker> worker(new Worker(index, options, steering));
-  const SocketAddress& address = options.outboundListen;
-  worker->listener_.reset(::socket(address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-  if (!worker->listener_.valid()) return failErrno("outbound listener socket");
-  int one = 1;
-  ::setsockopt(worker->listener_.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  // One listener per worker; the kernel spreads connections across them.
-  ::setsockopt(worker->listener_.get(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-  if (::bind(worker->listener_.get(), address.get(), address.length) != 0)
-    return failErrno("outbound listener bind " + address.toString());
-  if (::listen(worker->listener_.get(), 4096) != 0) return failErrno("outbound listener listen " + address.toString());
+  auto outbound = listenOn(options.outboundListen, "outbound listener", false);
+  if (!outbound) return std::unexpected(outbound.error());
+  worker->listener_ = std::move(*outbound);
+  if (options.mesh) {
+    auto tunnel = listenOn(options.mesh->tunnelListen, "tunnel listener", false);
+    if (!tunnel) return std::unexpected(tunnel.error());
+    worker->tunnelListener_ = std::move(*tunnel);
+  }
+  // One PERMISSIVE listener, on the first worker: the TC program assigns
+  // connections to one socket.
+  if (options.inboundListen && index == 0) {
+    auto inbound = listenOn(*options.inboundListen, "inbound plaintext listener", true);
+    if (!inbound) return std::unexpected(inbound.error());
+    worker->inboundListener_ = std::move(*inbound);
+  }
   worker->wakeFd_.reset(::eventfd(0, EFD_CLOEXEC));
   if (!worker->wakeFd_.valid()) return failErrno("worker eventfd");
-  worker->acceptOp_.worker = worker.get();
+  const std::pair<ListenerKind, int> listeners[] = {{ListenerKind::kOutbound, worker->listener_.get()},
+                                                    {ListenerKind::kTunnel, worker->tunnelListener_.get()},
+                                                    {ListenerKind::kInbound, worker->inboundListener_.get()}};
+  for (int i = 0; i < 3; ++i) {
+    worker->acceptOps_[i].worker = worker.get();
+    worker->acceptOps_[i].kind = listeners[i].first;
+    worker->acceptOps_[i].fd = listeners[i].second;
+  }
   worker->wakeOp_.worker = worker.get();
   worker->features_ = features;
   return worker;
@@ -50,14 +90,14 @@ Status Worker::start() {
       return;
     }
     ring_ = std::move(*ring);
-    for (int d = 0; d < 2; ++d) {
-      auto pool = io::BufferRing::create(*ring_, static_cast<std::uint16_t>(d), options_.buffersPerDirection,
+    for (int p = 0; p < kPools; ++p) {
+      auto pool = io::BufferRing::create(*ring_, static_cast<std::uint16_t>(p), options_.buffersPerDirection,
                                          options_.bufferSize);
       if (!pool) {
         ready.set_value(std::unexpected(pool.error()));
         return;
       }
-      pools_[d] = std::move(*pool);
+      pools_[p] = std::move(*pool);
     }
     ready.set_value({});
     run();
@@ -80,35 +120,51 @@ Worker::~Worker() {
 
 void Worker::run() {
   now_ = std::chrono::steady_clock::now();
-  armAccept();
+  for (auto& op : acceptOps_)
+    if (op.fd >= 0) armAccept(op);
   io_uring_prep_read(ring_->prepare(&wakeOp_), wakeFd_.get(), &wakeValue_, sizeof wakeValue_, 0);
   auto nextSweep = now_ + kSweepInterval;
   while (!stopRequested_) {
     ring_->runOnce(1000);
     now_ = std::chrono::steady_clock::now();
+    afterCompletions();
     if (now_ >= nextSweep) {
       sweepIdle();
-      if (!acceptArmed_) armAccept();  // after an accept error that needed a pause
+      for (auto& op : acceptOps_)
+        if (op.fd >= 0 && !op.armed) armAccept(op);  // after an accept error that needed a pause
+      afterCompletions();
       nextSweep = now_ + kSweepInterval;
     }
   }
   drain();
-  pools_[0].reset();
-  pools_[1].reset();
+  for (auto& pool : pools_) pool.reset();
   ring_.reset();
 }
 
-void Worker::armAccept() {
-  io_uring_sqe* sqe = ring_->prepare(&acceptOp_);
-  if (features_.multishotAccept)
-    io_uring_prep_multishot_accept(sqe, listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-  else
-    io_uring_prep_accept(sqe, listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-  acceptArmed_ = true;
+// Tunnel output is produced once per loop turn, after every completion of
+// the batch had its say; then connections that closed meanwhile are freed.
+void Worker::afterCompletions() {
+  while (!dirty_.empty() || !finishing_.empty()) {
+    auto dirty = std::move(dirty_);
+    dirty_.clear();
+    for (TunnelConnection* tunnel : dirty) tunnel->flush();
+    auto finishing = std::move(finishing_);
+    finishing_.clear();
+    for (WorkerConnection* connection : finishing) connection->finishIfDone();
+  }
 }
 
-void Worker::onAccept(int result, std::uint32_t flags) {
-  if (!(flags & IORING_CQE_F_MORE)) acceptArmed_ = false;
+void Worker::armAccept(AcceptOp& op) {
+  io_uring_sqe* sqe = ring_->prepare(&op);
+  if (features_.multishotAccept)
+    io_uring_prep_multishot_accept(sqe, op.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  else
+    io_uring_prep_accept(sqe, op.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  op.armed = true;
+}
+
+void Worker::onAccept(AcceptOp& op, int result, std::uint32_t flags) {
+  if (!(flags & IORING_CQE_F_MORE)) op.armed = false;
   if (result < 0) {
     if (result == -ECANCELED) return;
     log::warn("proxy", "worker {}: accept: {}", index_, std::strerror(-result));
@@ -116,85 +172,185 @@ void Worker::onAccept(int result, std::uint32_t flags) {
     // re-arms within a second.
     if (result == -EMFILE || result == -ENFILE || result == -ENOBUFS || result == -ENOMEM) return;
   } else {
-    acceptConnection(result);
+    switch (op.kind) {
+      case ListenerKind::kOutbound: acceptOutbound(result); break;
+      case ListenerKind::kTunnel: TunnelConnection::accept(*this, result, peerOf(result)); break;
+      case ListenerKind::kInbound: acceptInboundPlaintext(result); break;
+    }
   }
-  if (!acceptArmed_ && !stopRequested_) armAccept();
+  if (!op.armed && !stopRequested_) armAccept(op);
 }
 
-void Worker::acceptConnection(int fd) {
-  SocketAddress client;
-  client.length = sizeof client.storage;
-  ::getpeername(fd, reinterpret_cast<sockaddr*>(&client.storage), &client.length);
+void Worker::acceptOutbound(int fd) {
+  SocketAddress client = peerOf(fd);
   auto destination = steering_.takeOriginalDestination(client);
   if (!destination) {
     // Not a captured connection (someone dialled the listener directly): we
     // cannot know where it should go.
     counters_.add(counters_.notCaptured);
-    linger l{.l_onoff = 1, .l_linger = 0};
-    ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
-    ::close(fd);
+    closeWithReset(fd);
     return;
   }
   counters_.add(counters_.accepted);
   counters_.add(counters_.active);
+  if (options_.mesh) {
+    auto directory = options_.mesh->directory->current();
+    const MeshWorkload* target = directory->find(*destination);
+    if (target && !target->onThisNode) {
+      // Between enrolled pods of two nodes: only ever inside a tunnel.
+      const MeshWorkload* source = directory->find(client);
+      TunnelConnection* tunnel = source && source->onThisNode ? tunnelFor(*source, *target) : nullptr;
+      if (!tunnel) {
+        log::warn("proxy", "no tunnel for {} -> {} ({}): connection reset", client.toString(),
+                  destination->toString(), source ? "no tunnel could be opened" : "the source is no enrolled pod");
+        counters_.sub(counters_.active);
+        counters_.add(counters_.resets);
+        closeWithReset(fd);
+        return;
+      }
+      StreamRelay::startOutbound(*this, *tunnel, fd, *destination);
+      return;
+    }
+  }
   auto* relay = new Relay(*this, fd, client, *destination);
   adopt(relay);
   relay->start();
 }
 
+void Worker::acceptInboundPlaintext(int fd) {
+  // IP_TRANSPARENT: the accepted socket's local address is the pod's, which
+  // is where the client was going.
+  SocketAddress client = peerOf(fd);
+  SocketAddress destination;
+  destination.length = sizeof destination.storage;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&destination.storage), &destination.length);
+  counters_.add(counters_.inboundPlaintextAccepted);
+  counters_.add(counters_.accepted);
+  counters_.add(counters_.active);
+  auto* relay = new Relay(*this, fd, client, destination);
+  adopt(relay);
+  relay->start();
+}
+
+TunnelConnection* Worker::tunnelFor(const MeshWorkload& source, const MeshWorkload& destination) {
+  if (destination.nodeAddress.empty()) return nullptr;
+  std::string key = source.identity.uri() + "|" + destination.nodeAddress + "|" + destination.identity.uri();
+  if (auto it = pooled_.find(key); it != pooled_.end()) {
+    TunnelConnection* tunnel = it->second;
+    auto svid = options_.mesh->certificates->find(source.identity);
+    // A renewed certificate: new streams go on a new tunnel, the old one
+    // keeps its streams until they end.
+    if (tunnel->usable() && (!svid || svid->info.serial == tunnel->svidSerial())) return tunnel;
+    tunnel->drain();
+    pooled_.erase(key);
+  }
+  const std::string& node = destination.nodeAddress;
+  std::string text = (node.find(':') == std::string::npos ? node : "[" + node + "]") + ":" +
+                     std::to_string(options_.mesh->tunnelPort);
+  auto peer = parseSocketAddress(text);
+  if (!peer) return nullptr;
+  auto tunnel = TunnelConnection::connect(*this, key, *peer, source.identity, destination.identity);
+  if (!tunnel) {
+    log::warn("proxy", "tunnel to {} as {}: {}", text, source.identity.uri(), tunnel.error().describe());
+    counters_.add(counters_.tunnelHandshakeFailures);
+    return nullptr;
+  }
+  pooled_[key] = *tunnel;
+  return *tunnel;
+}
+
+void Worker::forgetPooled(const std::string& key, TunnelConnection* tunnel) {
+  if (key.empty()) return;
+  if (auto it = pooled_.find(key); it != pooled_.end() && it->second == tunnel) pooled_.erase(it);
+}
+
 void Worker::sweepIdle() {
   counters_.ringOverflows.store(ring_->completionOverflows(), std::memory_order_relaxed);
-  const auto limit = options_.idleTimeout;
-  for (Relay* relay = relays_; relay;) {
-    Relay* next = relay->nextInWorker;
-    if (now_ - relay->lastActive() > limit) {
-      counters_.add(counters_.idleTimeouts);
-      relay->abort();
-    }
-    relay = next;
+  for (WorkerConnection* connection = connections_; connection;) {
+    WorkerConnection* next = connection->nextInWorker;
+    connection->sweep(now_, options_.idleTimeout);
+    connection = next;
   }
 }
 
 void Worker::drain() {
-  io_uring_prep_cancel(ring_->prepare(nullptr), &acceptOp_, 0);
+  for (auto& op : acceptOps_)
+    if (op.fd >= 0) io_uring_prep_cancel(ring_->prepare(nullptr), &op, 0);
   listener_.reset();
-  // abort() frees only its own relay (at once, or when its last completion
-  // arrives), so the saved next pointer stays valid.
-  for (Relay* relay = relays_; relay;) {
-    Relay* next = relay->nextInWorker;
-    relay->abort();
-    relay = next;
+  tunnelListener_.reset();
+  inboundListener_.reset();
+  for (WorkerConnection* connection = connections_; connection;) {
+    WorkerConnection* next = connection->nextInWorker;
+    connection->abort();
+    connection = next;
   }
+  afterCompletions();
   const auto deadline = std::chrono::steady_clock::now() + kDrainDeadline;
-  while (relays_ && std::chrono::steady_clock::now() < deadline) ring_->runOnce(50);
-  if (relays_) log::warn("proxy", "worker {}: relays still had operations in flight at exit", index_);
+  while (connections_ && std::chrono::steady_clock::now() < deadline) {
+    ring_->runOnce(50);
+    afterCompletions();
+  }
+  if (connections_) log::warn("proxy", "worker {}: connections still had operations in flight at exit", index_);
 }
 
-void Worker::parkForBuffer(Relay* relay, int direction) { parked_[direction].emplace_back(relay, direction); }
+void Worker::parkForBuffer(WorkerConnection* connection, int pool) { parked_[pool].emplace_back(connection, pool); }
 
-void Worker::unpark(Relay* relay) {
-  for (auto& queue : parked_) std::erase_if(queue, [relay](const auto& entry) { return entry.first == relay; });
+void Worker::unpark(WorkerConnection* connection) {
+  for (auto& queue : parked_)
+    std::erase_if(queue, [connection](const auto& entry) { return entry.first == connection; });
 }
 
-void Worker::bufferReturned(int direction) {
-  auto& queue = parked_[direction];
+void Worker::bufferReturned(int pool) {
+  auto& queue = parked_[pool];
   if (queue.empty()) return;
-  auto [relay, d] = queue.front();
+  auto [connection, p] = queue.front();
   queue.pop_front();
-  relay->resumeParked(d);
+  connection->resumeParked(p);
 }
 
-void Worker::adopt(Relay* relay) {
-  relay->nextInWorker = relays_;
-  if (relays_) relays_->prevInWorker = relay;
-  relays_ = relay;
+void Worker::adopt(WorkerConnection* connection) {
+  connection->nextInWorker = connections_;
+  if (connections_) connections_->prevInWorker = connection;
+  connections_ = connection;
 }
 
-void Worker::release(Relay* relay) {
-  if (relay->prevInWorker) relay->prevInWorker->nextInWorker = relay->nextInWorker;
-  else relays_ = relay->nextInWorker;
-  if (relay->nextInWorker) relay->nextInWorker->prevInWorker = relay->prevInWorker;
-  delete relay;
+void Worker::release(WorkerConnection* connection) {
+  if (connection->prevInWorker) connection->prevInWorker->nextInWorker = connection->nextInWorker;
+  else connections_ = connection->nextInWorker;
+  if (connection->nextInWorker) connection->nextInWorker->prevInWorker = connection->prevInWorker;
+  std::erase(finishing_, connection);
+  delete connection;
+}
+
+void Worker::scheduleFinish(WorkerConnection* connection) { finishing_.push_back(connection); }
+
+void Worker::adoptTunnel(TunnelConnection* tunnel) {
+  adopt(tunnel);
+  std::lock_guard lock(tunnelsMutex_);
+  tunnels_.push_back(tunnel);
+}
+
+void Worker::releaseTunnel(TunnelConnection* tunnel) {
+  {
+    std::lock_guard lock(tunnelsMutex_);
+    std::erase(tunnels_, tunnel);
+  }
+  std::erase(dirty_, tunnel);
+  std::erase_if(pooled_, [tunnel](const auto& entry) { return entry.second == tunnel; });
+  release(tunnel);
+}
+
+void Worker::markDirty(TunnelConnection* tunnel) { dirty_.push_back(tunnel); }
+
+nlohmann::json Worker::tunnels() const {
+  nlohmann::json list = nlohmann::json::array();
+  std::lock_guard lock(tunnelsMutex_);
+  for (const TunnelConnection* tunnel : tunnels_) {
+    auto entry = tunnel->describe();
+    entry["worker"] = index_;
+    list.push_back(std::move(entry));
+  }
+  return list;
 }
 
 }  // namespace weft::proxy

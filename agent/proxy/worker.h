@@ -1,11 +1,16 @@
 // One proxy worker: a thread with its own io_uring, its own SO_REUSEPORT
-// listener and its own buffer pools; it shares nothing with other workers.
+// listeners, buffer pools and tunnel pool; it shares nothing with other
+// workers (the admin thread only reads counters and the tunnel list).
 #pragma once
 
 #include <atomic>
 #include <deque>
 #include <memory>
+#include <mutex>
+#include <string>
 #include <thread>
+#include <unordered_map>
+#include <vector>
 
 #include "relay.h"
 #include "weft/common/unique_fd.h"
@@ -16,34 +21,60 @@
 
 namespace weft::proxy {
 
+class TunnelConnection;
+
 class Worker {
  public:
+  // Buffer pools: one per direction of plain relays (sharing one between
+  // directions can deadlock), one for bytes going into tunnel streams.
+  static constexpr int kStreamPool = 2;
+  static constexpr int kPools = 3;
+
   [[nodiscard]] static Result<std::unique_ptr<Worker>> create(unsigned index, const ProxyOptions& options,
                                                               const io::UringFeatures& features,
                                                               KernelSteering& steering);
-  ~Worker();  // stops the thread, resets remaining relays
+  ~Worker();  // stops the thread, resets remaining connections
 
   // Creates the ring on the worker's own thread and starts serving.
   [[nodiscard]] Status start();
   [[nodiscard]] const ProxyCounters& counters() const { return counters_; }
+  [[nodiscard]] int inboundListenerFd() const { return inboundListener_.valid() ? inboundListener_.get() : -1; }
+  // Open tunnels, for /tunnels (any thread).
+  [[nodiscard]] nlohmann::json tunnels() const;
 
-  // For relays of this worker.
+  // For the connections of this worker.
   io::Ring& ring() { return *ring_; }
-  io::BufferRing& pool(int direction) { return *pools_[direction]; }
+  io::BufferRing& pool(int index) { return *pools_[index]; }
   ProxyCounters& counters() { return counters_; }
   KernelSteering& steering() { return steering_; }
   const ProxyOptions& options() const { return options_; }
   std::chrono::steady_clock::time_point now() const { return now_; }
-  void parkForBuffer(Relay* relay, int direction);
-  void unpark(Relay* relay);
-  void bufferReturned(int direction);
-  void adopt(Relay* relay);
-  void release(Relay* relay);
+  void parkForBuffer(WorkerConnection* connection, int pool);
+  void unpark(WorkerConnection* connection);
+  void bufferReturned(int pool);
+  // A receive woken from parking ended without taking a buffer (end of
+  // stream, error, cancel): the buffer that woke it is still free, so the
+  // next parked connection gets its turn. Without this, parked connections
+  // whose peers closed would never hear of it.
+  void passBufferTurn(int pool) { bufferReturned(pool); }
+  void adopt(WorkerConnection* connection);
+  void release(WorkerConnection* connection);  // deletes it
+  void scheduleFinish(WorkerConnection* connection);
+  // Tunnels.
+  void adoptTunnel(TunnelConnection* tunnel);
+  void releaseTunnel(TunnelConnection* tunnel);  // deletes it
+  void markDirty(TunnelConnection* tunnel);
+  void forgetPooled(const std::string& key, TunnelConnection* tunnel);
+  std::mutex& tunnelsMutex() const { return tunnelsMutex_; }
 
  private:
+  enum class ListenerKind : std::uint8_t { kOutbound, kTunnel, kInbound };
   struct AcceptOp final : io::Completion {
     Worker* worker = nullptr;
-    void complete(int result, std::uint32_t flags) override { worker->onAccept(result, flags); }
+    ListenerKind kind = ListenerKind::kOutbound;
+    int fd = -1;
+    bool armed = false;
+    void complete(int result, std::uint32_t flags) override { worker->onAccept(*this, result, flags); }
   };
   struct WakeOp final : io::Completion {
     Worker* worker = nullptr;
@@ -53,9 +84,13 @@ class Worker {
   Worker(unsigned index, const ProxyOptions& options, KernelSteering& steering)
       : index_(index), options_(options), steering_(steering) {}
   void run();
-  void armAccept();
-  void onAccept(int result, std::uint32_t flags);
-  void acceptConnection(int fd);
+  void armAccept(AcceptOp& op);
+  void onAccept(AcceptOp& op, int result, std::uint32_t flags);
+  void acceptOutbound(int fd);
+  void acceptInboundPlaintext(int fd);
+  // A tunnel that carries src -> dst (pooled), or nullptr if none can be made.
+  TunnelConnection* tunnelFor(const MeshWorkload& source, const MeshWorkload& destination);
+  void afterCompletions();
   void sweepIdle();
   void drain();
 
@@ -64,15 +99,21 @@ class Worker {
   KernelSteering& steering_;
   io::UringFeatures features_;
   std::unique_ptr<io::Ring> ring_;
-  std::unique_ptr<io::BufferRing> pools_[2];
+  std::unique_ptr<io::BufferRing> pools_[kPools];
   UniqueFd listener_;
+  UniqueFd tunnelListener_;
+  UniqueFd inboundListener_;
   UniqueFd wakeFd_;
   std::uint64_t wakeValue_ = 0;
-  AcceptOp acceptOp_;
+  AcceptOp acceptOps_[3];
   WakeOp wakeOp_;
-  bool acceptArmed_ = false;
-  std::deque<std::pair<Relay*, int>> parked_[2];
-  Relay* relays_ = nullptr;
+  std::deque<std::pair<WorkerConnection*, int>> parked_[kPools];
+  WorkerConnection* connections_ = nullptr;
+  std::vector<WorkerConnection*> finishing_;
+  std::vector<TunnelConnection*> dirty_;
+  std::unordered_map<std::string, TunnelConnection*> pooled_;  // "src|node|dst" -> tunnel
+  mutable std::mutex tunnelsMutex_;
+  std::vector<TunnelConnection*> tunnels_;
   ProxyCounters counters_;
   std::chrono::steady_clock::time_point now_;
   std::atomic<bool> stopRequested_{false};

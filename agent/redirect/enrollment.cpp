@@ -28,17 +28,22 @@ std::string podName(const config::Pod& pod) { return pod.meta.namespace_ + "/" +
 
 }  // namespace
 
-std::vector<const config::Pod*> podsToEnroll(const config::Snapshot& snapshot, std::string_view node) {
+std::vector<const config::Pod*> meshPods(const config::Snapshot& snapshot) {
   std::map<std::string, bool, std::less<>> namespaceInMesh;
   for (const auto& ns : snapshot.namespaces) namespaceInMesh[ns.meta.name] = meshLabel(ns.meta.labels).value_or(false);
   std::vector<const config::Pod*> pods;
   for (const auto& pod : snapshot.pods) {
-    if (pod.nodeName != node) continue;
     auto own = meshLabel(pod.meta.labels);
     auto ns = namespaceInMesh.find(pod.meta.namespace_);
     bool inMesh = own.value_or(ns != namespaceInMesh.end() && ns->second);
     if (inMesh) pods.push_back(&pod);
   }
+  return pods;
+}
+
+std::vector<const config::Pod*> podsToEnroll(const config::Snapshot& snapshot, std::string_view node) {
+  auto pods = meshPods(snapshot);
+  std::erase_if(pods, [node](const config::Pod* pod) { return pod->nodeName != node; });
   return pods;
 }
 

@@ -12,10 +12,15 @@
 #include <thread>
 
 #include "bpf_steering.h"
+#include "mesh_directory_builder.h"
+#include "weft/identity/local_ca.h"
+#include "weft/identity/workload_certificates.h"
+#include "weft/tunnel/tunnel_tls.h"
 #include "weft/admin/admin_server.h"
 #include "weft/admin/agent_routes.h"
 #include "weft/bpf/capture_hooks.h"
 #include "weft/bpf/kernel_paths.h"
+#include "weft/bpf/peer_auth_hooks.h"
 #include "weft/common/log.h"
 #include "weft/common/unique_fd.h"
 #include "weft/config/directory_watcher.h"
@@ -25,6 +30,7 @@
 #include "weft/io/uring_features.h"
 #include "weft/proxy/proxy.h"
 #include "weft/redirect/enrollment.h"
+#include "weft/redirect/peer_authentication.h"
 
 namespace weft::runtime {
 namespace {
@@ -94,6 +100,7 @@ class Agent {
 
  private:
   Status setUp();
+  Status setUpMesh(proxy::ProxyOptions& proxyOptions);
   void applyConfig();
   void serve(int signalFd);
   nlohmann::json stats();
@@ -104,6 +111,13 @@ class Agent {
   std::optional<config::DirectoryWatcher> watcher_;
   std::unique_ptr<bpf::CaptureHooks> hooks_;
   std::unique_ptr<BpfSteering> steering_;
+  std::unique_ptr<bpf::PeerAuthHooks> peerAuthHooks_;
+  std::unique_ptr<redirect::PeerAuthEnforcement> peerAuth_;
+  // The mesh between nodes (--node-ip): CA, workload SVIDs, TLS, directory.
+  std::unique_ptr<identity::LocalCa> ca_;
+  std::unique_ptr<identity::WorkloadCertificates> certificates_;
+  std::shared_ptr<tunnel::TunnelTls> tunnelTls_;
+  proxy::MeshDirectoryHolder directory_;
   std::unique_ptr<proxy::Proxy> proxy_;
   std::mutex enrollmentMutex_;  // reconcile (main thread) vs /stats (admin thread)
   std::unique_ptr<redirect::Enrollment> enrollment_;
@@ -154,9 +168,13 @@ Status Agent::setUp() {
     proxyOptions.connectTimeout = options_.connectTimeout;
     proxyOptions.idleTimeout = options_.idleTimeout;
     proxyOptions.joinSameNodeRelays = options_.sockmap;
+    proxyOptions.upstreamMark = bpf::kMarkFromProxy;  // what STRICT pods let in
+    if (auto ok = setUpMesh(proxyOptions); !ok) return ok;
     auto started = proxy::Proxy::start(proxyOptions, *features, *steering_);
     if (!started) return std::unexpected(started.error());
     proxy_ = std::move(*started);
+    if (peerAuthHooks_ && proxy_->inboundListenerFd() >= 0)
+      if (auto ok = peerAuthHooks_->setInboundListener(proxy_->inboundListenerFd()); !ok) return ok;
     // Steer only once the listener is up: a connect captured before it
     // would be refused.
     if (auto ok = hooks_->setExcludedPorts(options_.excludePorts); !ok) return ok;
@@ -175,14 +193,66 @@ Status Agent::setUp() {
   admin::registerAgentRoutes(*admin_, {.nodeName = node_,
                                        .snapshots = &store_,
                                        .ready = &ready_,
-                                       .stats = [this] { return stats(); }});
+                                       .stats = [this] { return stats(); },
+                                       .certificates = certificates_ ? std::function<nlohmann::json()>(
+                                                                           [this] { return certificates_->toJson(); })
+                                                                     : nullptr,
+                                       .tunnels = certificates_ && proxy_ ? std::function<nlohmann::json()>(
+                                                                                [this] { return proxy_->tunnels(); })
+                                                                          : nullptr});
   admin_->start();
+  return {};
+}
+
+Status Agent::setUpMesh(proxy::ProxyOptions& proxyOptions) {
+  if (options_.nodeIp.empty()) {
+    log::warn("agent", "no --node-ip: no mTLS tunnels; traffic between nodes is relayed as plain TCP");
+    return {};
+  }
+  auto tunnelListen = parseSocketAddress(options_.nodeIp + ":" + std::to_string(options_.tunnelPort));
+  if (!tunnelListen) return fail(ErrorCode::kInvalidArgument, "--node-ip: " + tunnelListen.error().message);
+  if (auto ok = identity::validateTrustDomain(options_.trustDomain); !ok)
+    return fail(ErrorCode::kInvalidArgument, "--trust-domain: " + ok.error().message);
+  auto ca = identity::LocalCa::loadOrCreate(options_.caDir, options_.trustDomain);
+  if (!ca) return fail(ca.error().code, "mesh CA in " + options_.caDir + ": " + ca.error().message);
+  ca_ = std::move(*ca);
+  certificates_ = std::make_unique<identity::WorkloadCertificates>(
+      *ca_, identity::WorkloadCertificatesOptions{.lifetime = options_.svidLifetime});
+  auto tls = tunnel::TunnelTls::create(*certificates_);
+  if (!tls) return std::unexpected(tls.error());
+  tunnelTls_ = std::move(*tls);
+  // Certificates and directory before the listeners: the first connection
+  // may come at once.
+  const auto& snapshot = *store_.current();
+  certificates_->setWanted(localIdentities(snapshot, node_, options_.trustDomain));
+  directory_.publish(buildMeshDirectory(snapshot, node_, options_.trustDomain));
+  proxyOptions.mesh = proxy::MeshOptions{.tunnelListen = *tunnelListen,
+                                         .tunnelPort = options_.tunnelPort,
+                                         .tls = tunnelTls_,
+                                         .certificates = certificates_.get(),
+                                         .directory = &directory_};
+  proxyOptions.inboundListen =
+      parseSocketAddress(options_.proxyAddress + ":" + std::to_string(options_.inboundPort)).value();
+  auto peerAuthHooks = bpf::PeerAuthHooks::load(pinDirFor(node_, options_.bpffsDir));
+  if (!peerAuthHooks) return fail(peerAuthHooks.error().code, "PeerAuthentication: " + peerAuthHooks.error().message);
+  peerAuthHooks_ = std::move(*peerAuthHooks);
+  peerAuthHooks_->keepAttachedOnExit(options_.keepBpf);
+  peerAuth_ = std::make_unique<redirect::PeerAuthEnforcement>(*peerAuthHooks_, node_);
+  peerAuth_->keepOnExit(options_.keepBpf);
+  log::info("agent", "mesh: trust domain {}, CA {}, tunnels on {}", options_.trustDomain, options_.caDir,
+            tunnelListen->toString());
   return {};
 }
 
 void Agent::applyConfig() {
   std::lock_guard lock(enrollmentMutex_);
-  enrollment_->reconcile(*store_.current());
+  const auto& snapshot = *store_.current();
+  enrollment_->reconcile(snapshot);
+  if (peerAuth_) peerAuth_->reconcile(snapshot);
+  if (certificates_) {
+    certificates_->setWanted(localIdentities(snapshot, node_, options_.trustDomain));
+    directory_.publish(buildMeshDirectory(snapshot, node_, options_.trustDomain));
+  }
 }
 
 nlohmann::json Agent::stats() {
@@ -191,6 +261,7 @@ nlohmann::json Agent::stats() {
   if (proxy_) out["proxy"] = proxy_->stats();
   std::lock_guard lock(enrollmentMutex_);
   out["enrollment"] = enrollment_->toJson();
+  if (peerAuth_) out["peerAuthentication"] = peerAuth_->toJson();
   return out;
 }
 
@@ -204,7 +275,15 @@ void Agent::serve(int signalFd) {
   auto resyncAt = Clock::now() + kResync;
   while (true) {
     pollfd fds[2] = {{signalFd, POLLIN, 0}, {watcher_ ? watcher_->fd() : -1, POLLIN, 0}};
-    auto wakeAt = std::min(reloadAt, resyncAt);
+    auto renewAt = kNever;
+    if (certificates_) {
+      // Capped, so that a far or unset next refresh cannot overflow.
+      auto untilNext = std::chrono::duration_cast<std::chrono::milliseconds>(
+          std::min(certificates_->nextRefresh(), std::chrono::system_clock::now() + std::chrono::hours(1)) -
+          std::chrono::system_clock::now());
+      renewAt = Clock::now() + std::max(untilNext, std::chrono::milliseconds(0));
+    }
+    auto wakeAt = std::min({reloadAt, resyncAt, renewAt});
     int timeout = static_cast<int>(
         std::max<long>(0, std::chrono::duration_cast<std::chrono::milliseconds>(wakeAt - Clock::now()).count()));
     if (::poll(fds, 2, timeout) < 0 && errno != EINTR) return;
@@ -229,6 +308,10 @@ void Agent::serve(int signalFd) {
     if (now >= resyncAt) {
       applyConfig();
       resyncAt = now + kResync;
+    }
+    if (certificates_ && now >= renewAt) {
+      std::lock_guard lock(enrollmentMutex_);
+      certificates_->refresh();
     }
   }
 }

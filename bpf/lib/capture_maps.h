@@ -31,14 +31,7 @@ struct {
   __uint(pinning, LIBBPF_PIN_BY_NAME);
 } weft_capture_config SEC(".maps");
 
-/* Destination ports never captured (host byte order). */
-struct {
-  __uint(type, BPF_MAP_TYPE_HASH);
-  __uint(max_entries, WEFT_MAX_EXCLUDED_PORTS);
-  __type(key, __u16);
-  __type(value, __u8);
-  __uint(pinning, LIBBPF_PIN_BY_NAME);
-} weft_excluded_ports SEC(".maps");
+#include "excluded_ports.h"
 
 /* The original destination of a captured socket, for its whole life: written
  * at connect, read by sockops (to publish it) and by getpeername. */

@@ -3,6 +3,7 @@
 # shared by the end-to-end tests, the demo and the perf suite.
 #
 #   agent_start NODE [weft-agent flags...]   start the node's agent, print its pid
+#                                            (with --node-ip and a cluster-wide --ca-dir)
 #   agent_wait_ready NODE [SECS]              wait for /healthz/ready
 #   agent_admin NODE PATH [curl args...]      query the node's admin API
 #   agent_stop NODE [SIGNAL]                  stop it and wait (default TERM)
@@ -29,12 +30,18 @@ agent_start() {
   [[ -x $WEFT_AGENT_BIN ]] || { echo "agents: $WEFT_AGENT_BIN not built" >&2; return 1; }
   log=$(agent_log "$node")
   mkdir -p "$(dirname "$log")" "$(cluster_state_dir)/run"
+  # The mesh defaults of the test cluster: tunnels on the node's IP, one CA
+  # shared by all its agents (as a Secret is in a real cluster). A caller's
+  # own --node-ip or --ca-dir wins.
+  local mesh=()
+  [[ " $* " == *" --node-ip "* ]] || mesh+=(--node-ip "$(_agent_env "$node" NODE_IP)")
+  [[ " $* " == *" --ca-dir "* ]] || { mkdir -p "$(cluster_state_dir)/ca" && mesh+=(--ca-dir "$(cluster_state_dir)/ca"); }
   pid=$(cluster_spawn_on_node --log "$log" "$node" "$WEFT_AGENT_BIN" \
     --node-name "$node" \
     --config-dir "$(_agent_env "$node" CONFIG_DIR)" \
     --cgroup-root "$(_agent_env "$node" CGROUP_ROOT)" \
     --bpffs-dir "$(_agent_env "$node" BPFFS_DIR)" \
-    "$@") || return 1
+    "${mesh[@]}" "$@") || return 1
   echo "$pid" >"$(_agent_pidfile "$node")"
   echo "$pid"
 }

@@ -111,10 +111,10 @@ inbound_tunnels() { # on n2: "count streams"
 # connect succeeded (the tunnel behind it failed): weft-bench sees a reset (exit 0,
 # ECONNRESET or EPIPE; a fast reset can land while connect is still being checked)
 # or EOF (exit 6); not a refusal (ECONNREFUSED: no proxy), an answer (1) or a hang (4).
-assert_cut() { # WHAT [weft-bench flags...]
-  local what=$1 out rc=0
-  shift
-  out=$(cluster_pod_exec "$client" "$bench" expect-refused --connect "$server_ip:9000" "$@" 2>/dev/null) || rc=$?
+assert_cut() { # WHAT IP:PORT [weft-bench flags...]
+  local what=$1 addr=$2 out rc=0
+  shift 2
+  out=$(cluster_pod_exec "$client" "$bench" expect-refused --connect "$addr" "$@" 2>/dev/null) || rc=$?
   if { ((rc == 0)) && [[ $(jq -r .errno_name <<<"$out" 2>/dev/null) =~ ^(ECONNRESET|EPIPE)$ ]]; } || ((rc == 6)); then
     pass "$what (exit $rc, $(jq -c '{phase, kind, errno_name}' <<<"$out" 2>/dev/null))"
   else
@@ -250,6 +250,7 @@ assert_eq "n1 opened a tunnel and a stream" true \
   "$(is test "$(counter n1 tunnelsOpened)" -ge 1 -a "$(counter n1 streamsOpened)" -ge 1)"
 assert_eq "n2 accepted a tunnel and a stream" true \
   "$(is test "$(counter n2 tunnelsAccepted)" -ge 1 -a "$(counter n2 streamsAccepted)" -ge 1)"
+assert_cut "a refused port on the remote pod resets the app's connection" "$server_ip:9999"
 assert_eq "/certs names the trust domain" cluster.local "$(admin_jq n1 /certs .trustDomain)"
 for node in n1 n2; do
   assert_eq "$node has an SVID for $id without error" null "$(cert_field "$node" lastError)"
@@ -326,11 +327,11 @@ assert_eq "their streams are gone once closed" 0 "$(outbound_tunnels | awk '{ pr
 
 # ---------------------------------------------------------------------------
 echo "== 4a. clients at n2's agent (openssl s_client): only a valid SVID of the mesh CA"
-certs_make_svid "$mesh_ca" "$work/tester" spiffe://cluster.local/ns/demo/sa/tester
-certs_make_svid "$mesh_ca" "$work/expired" spiffe://cluster.local/ns/demo/sa/tester \
+certs_make_svid "$work/tester" spiffe://cluster.local/ns/demo/sa/tester "$mesh_ca"
+certs_make_svid "$work/expired" spiffe://cluster.local/ns/demo/sa/tester "$mesh_ca" \
   "$(certs_time -172800)" "$(certs_time -86400)"
 certs_make_ca "$work/foreign-ca" "a foreign CA"
-certs_make_svid "$work/foreign-ca" "$work/foreign" spiffe://cluster.local/ns/demo/sa/tester
+certs_make_svid "$work/foreign" spiffe://cluster.local/ns/demo/sa/tester "$work/foreign-ca"
 assert_ok "control: the valid test SVID verifies against the mesh CA" \
   openssl verify -CAfile "$mesh_ca/ca.crt" "$work/tester.crt"
 assert_contains "the expired one fails for its date" \
@@ -371,7 +372,7 @@ agent_wait_ready n2
 assert_ok "n2 made its own CA" test -s "$work/other-ca/ca.crt"
 assert_fail "... a different one" cmp -s "$mesh_ca/ca.crt" "$work/other-ca/ca.crt"
 failures=$(counter n1 tunnelHandshakeFailures)
-assert_cut "n1 -> n2-p1 is cut"
+assert_cut "n1 -> n2-p1 is cut" "$server_ip:9000"
 assert_moved "... because n1's handshake with n2 failed" n1 tunnelHandshakeFailures "$failures"
 agent_stop n2
 start_agent n2
@@ -381,13 +382,14 @@ assert_eq "control: with the mesh CA again, n1 -> n2-p1 works" "n2-p1 200" "$(fe
 # ---------------------------------------------------------------------------
 echo "== 4c. a server (openssl s_server) on $n2_ip:15008 with a mesh-CA cert for the wrong SPIFFE ID"
 agent_stop n2
-certs_make_svid "$mesh_ca" "$work/other-id" spiffe://cluster.local/ns/demo/sa/other
-certs_make_svid "$mesh_ca" "$work/right-id" "$id"
+certs_make_svid "$work/other-id" spiffe://cluster.local/ns/demo/sa/other "$mesh_ca"
+certs_make_svid "$work/right-id" "$id" "$mesh_ca"
 rejected=$(counter n1 tunnelPeerRejected)
 pid=$(s_server wrong-id-server "$work/other-id")
-assert_cut "n1 -> n2-p1 is cut" --io-timeout-ms 3000
+assert_cut "n1 -> n2-p1 is cut" "$server_ip:9000" --io-timeout-ms 3000
 assert_moved "... because n1 rejected the server's SPIFFE ID" n1 tunnelPeerRejected "$rejected"
 assert_fail "... before any HTTP/2 reached the server" grep -q 'PRI \* HTTP/2.0' "$work/wrong-id-server.log"
+assert_ok "... and n1's log names the identity it expected" grep -q "expected $id" "$(agent_log n1)"
 kill "$pid" 2>/dev/null || true
 wait_gone "$pid"
 # Positive control: the same server with the right ID is accepted by n1.
@@ -433,7 +435,18 @@ for node in n1 n2; do
     "$(is test "$now" != "${serial[$node]}" -a "$now" != unavailable -a "$now" != missing)"
   assert_eq "... without error" null "$(cert_field "$node" lastError)"
 done
-assert_eq "a new connection after the renewals works" "n2-p1 200" "$(fetch "$client" "http://$server_ip:8080/")"
+# A new connection rides a tunnel made with the SVID current when it opened (tried
+# again if a renewal fell in between).
+for _ in 1 2 3; do
+  current=$(cert_field n1 serial)
+  out=$(fetch "$client" "http://$server_ip:8080/")
+  [[ $(cert_field n1 serial) == "$current" ]] && break
+done
+assert_eq "a new connection after the renewals works" "n2-p1 200" "$out"
+# shellcheck disable=SC2016 # jq variables
+assert_eq "... on a tunnel made with n1's current SVID" true \
+  "$(admin_jq n1 /tunnels '[.tunnels[]? | select(.direction == "outbound" and .svidSerial == $s)] | length > 0' \
+    --arg s "$current")"
 
 agent_stop n1
 agent_stop n2

@@ -17,9 +17,12 @@ struct AgentView {
   const config::SnapshotStore* snapshots = nullptr;
   const std::atomic<bool>* ready = nullptr;   // set once config and hooks are in place
   std::function<nlohmann::json()> stats;      // counters of the data path
+  std::function<nlohmann::json()> certificates;  // workload SVIDs (empty: no mesh)
+  std::function<nlohmann::json()> tunnels;       // open tunnels between nodes
 };
 
-// GET /healthz/ready, /config_dump, /stats; POST /logging?level=debug.
+// GET /healthz/ready, /config_dump, /stats, /certs, /tunnels;
+// POST /logging?level=debug.
 void registerAgentRoutes(AdminServer& server, AgentView view);
 
 }  // namespace weft::admin

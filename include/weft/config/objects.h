@@ -7,6 +7,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -40,6 +41,7 @@ struct Pod {
   std::string nodeName;             // spec.nodeName
   std::string serviceAccount;       // spec.serviceAccountName, "default" when absent
   std::vector<std::string> podIPs;  // status.podIPs[*].ip, else status.podIP
+  std::string hostIP;               // status.hostIP: where the pod's node takes tunnels
   std::string netnsPath;            // annotation weft.dev/netns (CNI netns path)
 };
 
@@ -65,6 +67,8 @@ struct WorkloadSelector {
 };
 
 enum class MtlsMode { kUnset, kStrict, kPermissive, kDisable };
+// "UNSET", "STRICT", "PERMISSIVE", "DISABLE": as written in manifests.
+[[nodiscard]] std::string_view mtlsModeName(MtlsMode mode);
 
 struct PeerAuthentication {
   ObjectMeta meta;

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
@@ -13,11 +14,25 @@
 #include "weft/common/socket_address.h"
 #include "weft/io/uring_features.h"
 #include "weft/proxy/kernel_steering.h"
+#include "weft/proxy/mesh_directory.h"
+#include "weft/tunnel/tunnel_tls.h"
 
 namespace weft::proxy {
 
+// The mesh between nodes; without it every connection is relayed as plain TCP.
+struct MeshOptions {
+  SocketAddress tunnelListen;                    // node IP:15008, inbound tunnels
+  std::uint16_t tunnelPort = 15008;              // where other nodes take tunnels
+  std::shared_ptr<const tunnel::TunnelTls> tls;
+  const identity::WorkloadCertificates* certificates = nullptr;
+  const MeshDirectoryHolder* directory = nullptr;
+};
+
 struct ProxyOptions {
   SocketAddress outboundListen;                  // where captured connects arrive (15001)
+  std::optional<SocketAddress> inboundListen;    // PERMISSIVE plaintext (15006), IP_TRANSPARENT
+  std::optional<MeshOptions> mesh;
+  std::uint32_t upstreamMark = 0;                // SO_MARK on connections to pods
   unsigned workers = 1;
   std::chrono::milliseconds connectTimeout{5000};
   std::chrono::seconds idleTimeout{3600};
@@ -38,6 +53,10 @@ class Proxy {
   Proxy& operator=(const Proxy&) = delete;
 
   [[nodiscard]] nlohmann::json stats() const;
+  // Open tunnels with their identities and stream counts (admin /tunnels).
+  [[nodiscard]] nlohmann::json tunnels() const;
+  // The PERMISSIVE listener, for the TC program that assigns plaintext to it; -1 if none.
+  [[nodiscard]] int inboundListenerFd() const;
 
  private:
   struct Impl;

@@ -25,6 +25,16 @@ struct ProxyCounters {
   std::atomic<std::uint64_t> relaysJoined{0};       // same-node relays joined in the kernel
   std::atomic<std::uint64_t> bufferWaits{0};        // a recv waited for a free buffer
   std::atomic<std::uint64_t> ringOverflows{0};
+  std::atomic<std::uint64_t> inboundPlaintextAccepted{0};  // via the PERMISSIVE listener (15006)
+  // Tunnels between node proxies and their streams (one per proxied connection).
+  std::atomic<std::uint64_t> tunnelsOpened{0};
+  std::atomic<std::uint64_t> tunnelsAccepted{0};
+  std::atomic<std::uint64_t> tunnelHandshakeFailures{0};
+  std::atomic<std::uint64_t> tunnelPeerRejected{0};  // valid TLS, wrong or invalid SPIFFE identity
+  std::atomic<std::uint64_t> streamsOpened{0};
+  std::atomic<std::uint64_t> streamsAccepted{0};
+  std::atomic<std::uint64_t> streamsReset{0};
+  std::atomic<std::uint64_t> streamsRefused{0};      // inbound CONNECT to no pod of the served identity
 
   void add(std::atomic<std::uint64_t>& counter, std::uint64_t n = 1) {
     counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);

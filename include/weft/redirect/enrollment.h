@@ -24,6 +24,9 @@ namespace weft::redirect {
 inline constexpr std::string_view kMeshLabel = "weft.dev/mesh";
 inline constexpr std::string_view kMeshEnabled = "enabled";
 
+// Every pod in the mesh, on any node (the tunnel needs to know remote ones).
+[[nodiscard]] std::vector<const config::Pod*> meshPods(const config::Snapshot& snapshot);
+
 // The pods of `node` that are in the mesh, in snapshot order. A pod's own
 // label wins over its namespace's (weft.dev/mesh=disabled opts a pod out).
 [[nodiscard]] std::vector<const config::Pod*> podsToEnroll(const config::Snapshot& snapshot, std::string_view node);

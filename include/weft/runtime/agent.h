@@ -27,6 +27,13 @@ struct AgentOptions {
   bool sockmap = false;
   std::chrono::milliseconds connectTimeout{5000};
   std::chrono::seconds idleTimeout{3600};
+  // The mesh between nodes: on when nodeIp is set (with capture).
+  std::string nodeIp;                         // tunnel listener address (this node's IP)
+  std::uint16_t tunnelPort = 15008;
+  std::uint16_t inboundPort = 15006;          // PERMISSIVE plaintext listener, on proxyAddress
+  std::string caDir = "/var/lib/weft/ca";
+  std::string trustDomain = "cluster.local";
+  std::chrono::seconds svidLifetime{24 * 3600};
 };
 
 // Runs until SIGTERM/SIGINT; returns the process exit code.

@@ -7,10 +7,11 @@
 #
 #   certs_make_ca DIR [CN]               DIR/ca.crt + DIR/ca.key (PEM), self-signed,
 #                                        10 years; the layout of weft-agent's --ca-dir
-#   certs_make_svid CA_DIR OUT URI [NOT_BEFORE NOT_AFTER]
+#   certs_make_svid OUT URI CA_DIR [NOT_BEFORE NOT_AFTER]
 #                                        OUT.crt + OUT.key: an X509-SVID for URI signed
-#                                        by CA_DIR/ca.{crt,key}; the window defaults
-#                                        to 1 hour ago .. 1 day from now
+#                                        by CA_DIR/ca.{crt,key}, with a random serial;
+#                                        the window (YYYYMMDDHHMMSSZ) defaults to
+#                                        1 hour ago .. 1 day from now
 #   certs_time OFFSET_SECONDS            a time for the window, now + OFFSET
 #                                        (negative: in the past), as openssl ca takes it
 #   certs_uri CERT                       the URI SANs of CERT, one per line
@@ -38,7 +39,7 @@ certs_time() {
 }
 
 certs_make_svid() {
-  local ca=$1 out=$2 uri=$3 nb=${4:-} na=${5:-} work rc=0
+  local out=$1 uri=$2 ca=$3 nb=${4:-} na=${5:-} work rc=0
   [[ -f $ca/ca.crt && -f $ca/ca.key ]] || _certs_err "no CA in '$ca' (want ca.crt and ca.key)" || return 1
   [[ $uri == spiffe://* ]] || _certs_err "not a SPIFFE ID: '$uri'" || return 1
   [[ -n $nb ]] || nb=$(certs_time -3600)

@@ -15,39 +15,15 @@
 
 #include "weft/common/log.h"
 #include "weft/config/manifest_loader.h"
+#include "../test_support.h"
 
 using namespace weft::config;
 namespace fs = std::filesystem;
 
 namespace {
 
-struct QuietLogs {
-  weft::log::Level saved = weft::log::level();
-  QuietLogs() { weft::log::setLevel(weft::log::Level::kOff); }
-  ~QuietLogs() { weft::log::setLevel(saved); }
-};
-
-class TempDir {
- public:
-  TempDir() {
-    std::string pattern = (fs::temp_directory_path() / "weft-config-test-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) != nullptr) path_ = pattern;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) {
-      fs::permissions(path_, fs::perms::owner_all, fs::perm_options::add, ec);
-      fs::remove_all(path_, ec);
-    }
-  }
-  [[nodiscard]] const fs::path& path() const { return path_; }
-  void write(const std::string& name, std::string_view text) const {
-    std::ofstream(path_ / name, std::ios::binary) << text;
-  }
-
- private:
-  fs::path path_;
-};
+using weft::testing::QuietLogs;
+using weft::testing::TempDir;
 
 std::string ns(std::string_view name) {
   return "apiVersion: v1\nkind: Namespace\nmetadata: {name: " + std::string(name) + "}\n";
@@ -55,21 +31,7 @@ std::string ns(std::string_view name) {
 
 }  // namespace
 
-// Permission checks do not stop root, and CI runs as root: run the check in
-// a child process that has dropped to an unprivileged user. Returns whether
-// the check held there.
-template <class Check>
-bool asUnprivilegedUser(Check check) {
-  pid_t child = ::fork();
-  if (child == 0) {
-    constexpr uid_t kNobody = 65534;
-    if (::getuid() == 0 && (::setgid(kNobody) != 0 || ::setuid(kNobody) != 0)) ::_exit(2);
-    ::_exit(check() ? 0 : 1);
-  }
-  int status = 0;
-  ::waitpid(child, &status, 0);
-  return WIFEXITED(status) && WEXITSTATUS(status) == 0;
-}
+using weft::testing::asUnprivilegedUser;
 
 TEST_CASE("directory: manifest files only / not recursive / in lexicographic order") {
   TempDir dir;
