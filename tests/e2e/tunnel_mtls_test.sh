@@ -86,7 +86,7 @@ secs_until() { # TIME (ISO 8601): seconds from now, or "not-a-time"
   t=$(date -u -d "$1" +%s 2>/dev/null) || { echo not-a-time; return; }
   echo $((t - $(date +%s)))
 }
-# Checks that counter NAME of NODE moved by at least 1 (or not at all) since BEFORE.
+# Counter NAME of NODE moved by at least 1 since BEFORE (assert_moved), or not at all.
 assert_moved() { # WHAT NODE NAME BEFORE
   local now
   now=$(counter "$2" "$3")
