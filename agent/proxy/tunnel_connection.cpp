@@ -236,6 +236,13 @@ void TunnelConnection::failWith(const Error& error) {
     log::debug("tunnel", "{} tunnel {} ended: {}", outbound_ ? "to" : "from", peer_.toString(), error.message);
   worker_.forgetPooled(poolKey_, this);
   session_->closeAll(tunnel::kConnectError);
+  // Tell the peer why: the TLS alert OpenSSL wrote (e.g. "certificate
+  // expired") goes out best effort on the non-blocking socket, and then a FIN,
+  // since a reset could make the peer drop the alert unread.
+  std::string& alert = session_->output();
+  if (!alert.empty() && !sendQueue_.inFlight() &&
+      ::send(fd_, alert.data(), alert.size(), MSG_DONTWAIT | MSG_NOSIGNAL) == static_cast<ssize_t>(alert.size()))
+    resetOnClose_ = false;
   beginClose();
 }
 
@@ -263,7 +270,7 @@ void TunnelConnection::finishIfDone() {
   if (!closing_ || inFlight_ > 0) return;
   // Streams still attached (a close without failure) hear of it now.
   session_->closeAll(tunnel::kConnectError);
-  if (failed_) closeWithReset(fd_);
+  if (failed_ && resetOnClose_) closeWithReset(fd_);
   else ::close(fd_);
   worker_.releaseTunnel(this);  // deletes this
 }

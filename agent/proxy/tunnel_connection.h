@@ -91,6 +91,7 @@ class TunnelConnection final : public WorkerConnection, public tunnel::SessionHa
   bool draining_ = false;
   bool closing_ = false;
   bool failed_ = false;
+  bool resetOnClose_ = true;  // a failed tunnel ends with a reset, unless its TLS alert went out
   int inFlight_ = 0;
   Op connectOp_, timeoutOp_, recvOp_, sendOp_;
   __kernel_timespec connectTimeout_{};
