@@ -170,8 +170,10 @@ void TunnelConnection::onRecv(int result) {
   if (!wasDone && session_->handshakeDone()) {
     std::lock_guard lock(worker_.tunnelsMutex());
     shownPeerIdentity_ = *peerIdentity_;
-    if (!outbound_)
-      if (auto served = worker_.options().mesh->tls->servedIdentity(session_->ssl())) shownLocalIdentity_ = served->uri();
+    if (!outbound_) {
+      if (!servedIdentity_) servedIdentity_ = worker_.options().mesh->tls->servedIdentity(session_->ssl());
+      if (servedIdentity_) shownLocalIdentity_ = servedIdentity_->uri();
+    }
     log::debug("tunnel", "{} tunnel with {} ({}) up", outbound_ ? "outbound" : "inbound", peer_.toString(),
                shownPeerIdentity_);
   }
@@ -210,10 +212,12 @@ void TunnelConnection::onConnectRequest(std::int32_t streamId, std::string_view 
   auto destination = parseSocketAddress(authority);
   auto directory = mesh.directory->current();
   const MeshWorkload* workload = destination ? directory->find(*destination) : nullptr;
-  auto served = mesh.tls->servedIdentity(session_->ssl());
   // The client proved it wanted `served`: it may reach only pods of that
   // identity, and only on this node.
-  if (!workload || !workload->onThisNode || !served || workload->identity != *served) {
+  // Parsed from the SNI once per tunnel. Not in the handshake's bookkeeping:
+  // the first CONNECT can arrive in the same read as the client's Finished.
+  if (!servedIdentity_) servedIdentity_ = mesh.tls->servedIdentity(session_->ssl());
+  if (!workload || !workload->onThisNode || !servedIdentity_ || workload->identity != *servedIdentity_) {
     log::info("tunnel", "refused CONNECT {} from {} ({}): {}", authority, peer_.toString(), *peerIdentity_,
               !workload ? "no enrolled pod at that address"
               : !workload->onThisNode ? "that pod is not on this node"

@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -82,6 +83,7 @@ class TunnelConnection final : public WorkerConnection, public tunnel::SessionHa
   // Written by the handshake's peer check; copied under the worker's tunnel
   // lock into the shown_ fields, which the admin thread reads.
   std::shared_ptr<std::string> peerIdentity_ = std::make_shared<std::string>();
+  std::optional<identity::SpiffeId> servedIdentity_;  // inbound: the identity the client asked for (SNI)
   std::string shownLocalIdentity_;
   std::string shownPeerIdentity_;
   std::string svidSerial_;

@@ -232,22 +232,7 @@ cluster_spawn_in_pod "$server" "$bench" serve --listen "$server_ip:9000" >/dev/n
 cluster_spawn_nginx "$server" 8080 >/dev/null
 marker=weft-plaintext-marker-$(openssl rand -hex 8)
 yes "$marker" | head -c $((1024 * 1024)) >"$work/www/marker.txt" || true
-mkdir -p "$work/nginx/tmp"
-cat >"$work/nginx/nginx.conf" <<EOF
-worker_processes 1;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log warn;
-events { worker_connections 64; }
-http {
-  access_log off;
-  client_body_temp_path $work/nginx/tmp/body;
-  proxy_temp_path $work/nginx/tmp/proxy;
-  fastcgi_temp_path $work/nginx/tmp/fastcgi;
-  server { listen $server_ip:8090; root $work/www; }
-}
-EOF
-cluster_spawn_in_pod --log "$work/nginx/stderr.log" "$server" \
-  nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" -g 'daemon off;' >/dev/null
+cluster_spawn_nginx_files "$server" 8090 "$work/www" >/dev/null
 for port in 9000 8080 8090; do cluster_wait_tcp "$outsider" "$server_ip" "$port"; done
 
 # ---------------------------------------------------------------------------

@@ -12,33 +12,13 @@
 # numbers only: nothing here passes or fails on timing (goals are reported).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-source "$root/scripts/lib/cluster.sh"
-source "$root/scripts/lib/agents.sh"
+source "$here/lib/perf_common.sh"
 
-out=$root/out/perf
 rounds=1
 seconds=5
 bulk_mib=1024
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --out) out=$2; shift ;;
-    --rounds) rounds=$2; shift ;;
-    --seconds) seconds=$2; shift ;;
-    --bulk-mib) bulk_mib=$2; shift ;;
-    -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
-    *) echo "cross_node: unknown argument '$1'" >&2; exit 2 ;;
-  esac
-  shift
-done
-[ "$(id -u)" -eq 0 ] || { echo "cross_node: needs root" >&2; exit 1; }
-bench=$WEFT_BUILD_DIR/tools/weft-bench/weft-bench
-[ -x "$bench" ] || { echo "cross_node: $bench not built" >&2; exit 1; }
-for tool in haproxy wrk nginx openssl; do command -v $tool >/dev/null || { echo "cross_node: $tool missing (scripts/setup)" >&2; exit 1; }; done
-mkdir -p "$out"
+perf_setup cross_node 2,13p "$@"
 work=$(mktemp -d)
-cpus=$(nproc)
-load_cpu=$((cpus > 1 ? 1 : 0))
 
 WEFT_CLUSTER_QUIET=1 cluster_up --nodes 2 --pods 1 >/dev/null
 trap 'agent_stop n1 >/dev/null 2>&1; agent_stop n2 >/dev/null 2>&1; cluster_down >/dev/null 2>&1; rm -rf "$work"' EXIT
@@ -49,25 +29,9 @@ a_addr=$(cluster_node_gw n1)  # where pods of n1 reach proxy A
 b_addr=$(cluster_node_ip n2)
 
 # --- the origin: nginx (1 KiB, keep-alive, no logs) and weft-bench for bulk
-body=$(head -c 1024 /dev/zero | tr '\0' 'x')
-mkdir -p "$work/nginx/tmp"
-cat >"$work/nginx/nginx.conf" <<NGINX
-worker_processes 1;
-pid $work/nginx/nginx.pid;
-error_log $work/nginx/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  keepalive_timeout 120s;
-  client_body_temp_path $work/nginx/tmp/body;
-  proxy_temp_path $work/nginx/tmp/proxy;
-  fastcgi_temp_path $work/nginx/tmp/fastcgi;
-  default_type text/plain;
-  server { listen 0.0.0.0:8080; location / { return 200 "$body"; } }
-}
-NGINX
-cluster_spawn_in_pod "$origin" taskset -c 0 nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" -g 'daemon off;' >/dev/null
+mkdir -p "$work/www"
+head -c 1024 /dev/zero | tr '\0' 'x' >"$work/www/1k"
+cluster_spawn_nginx_files "$origin" 8080 "$work/www" taskset -c 0 >/dev/null
 cluster_spawn_in_pod "$origin" taskset -c 0 "$bench" serve --listen 0.0.0.0:9000 >/dev/null
 cluster_wait_tcp "$client" "$origin_ip" 8080
 cluster_wait_tcp "$client" "$origin_ip" 9000
@@ -164,14 +128,14 @@ for ((r = 1; r <= rounds; r++)); do
   echo "cross_node: round $r/$rounds" >&2
   # shellcheck disable=SC2086
   {
-    measure direct "http://$origin_ip:8080/" "$origin_ip:9000"
-    measure haproxy-h1 "http://$a_addr:8084/" "$a_addr:8085" $pair_pids
-    measure haproxy-h2 "http://$a_addr:8086/" "" $pair_pids
+    measure direct "http://$origin_ip:8080/1k" "$origin_ip:9000"
+    measure haproxy-h1 "http://$a_addr:8084/1k" "$a_addr:8085" $pair_pids
+    measure haproxy-h2 "http://$a_addr:8086/1k" "" $pair_pids
     start_weft
-    measure weft "http://$origin_ip:8080/" "$origin_ip:9000" $(weft_pids)
+    measure weft "http://$origin_ip:8080/1k" "$origin_ip:9000" $(weft_pids)
     agent_stop n1; agent_stop n2
     start_weft --sockmap on
-    measure weft-sockmap "http://$origin_ip:8080/" "$origin_ip:9000" $(weft_pids)
+    measure weft-sockmap "http://$origin_ip:8080/1k" "$origin_ip:9000" $(weft_pids)
     agent_stop n1; agent_stop n2
   } | jq -c --argjson round "$r" '. + {round: $round}' >>"$results"
 done

@@ -9,33 +9,14 @@
 # on CPU 1; server pod n1-p2 and the agent (--workers 1) on CPU 0.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-source "$root/scripts/lib/cluster.sh"
-source "$root/scripts/lib/agents.sh"
+source "$here/lib/perf_common.sh"
 
-out=$root/out/perf
 rounds=1
 seconds=5
 bulk_mib=2048
 idle=10000
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --out) out=$2; shift ;;
-    --rounds) rounds=$2; shift ;;
-    --seconds) seconds=$2; shift ;;
-    --bulk-mib) bulk_mib=$2; shift ;;
-    --idle) idle=$2; shift ;;
-    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
-    *) echo "same_node_l4: unknown argument '$1'" >&2; exit 2 ;;
-  esac
-  shift
-done
-[ "$(id -u)" -eq 0 ] || { echo "same_node_l4: needs root" >&2; exit 1; }
-bench=$WEFT_BUILD_DIR/tools/weft-bench/weft-bench
-[ -x "$bench" ] || { echo "same_node_l4: $bench not built" >&2; exit 1; }
-mkdir -p "$out"
+perf_setup same_node_l4 2,10p "$@"
 cpus=$(nproc)
-client_cpu=$((cpus > 1 ? 1 : 0))
 
 WEFT_CLUSTER_QUIET=1 cluster_up --nodes 1 --pods 2 >/dev/null
 trap 'cluster_down >/dev/null 2>&1 || true' EXIT
@@ -55,7 +36,7 @@ stop_weft() { [ -n "$agent_pid" ] && agent_stop n1; agent_pid=; }
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
 # A failed run still prints its JSON (with "error"); the figure is then null.
-client_run() { cluster_pod_exec "$client" taskset -c "$client_cpu" "$bench" "$@" 2>/dev/null || true; }
+client_run() { cluster_pod_exec "$client" taskset -c "$load_cpu" "$bench" "$@" 2>/dev/null || true; }
 
 measure() { # config -> one JSON object on stdout
   local config=$1 bulk rr1 rr32 ticks_before ticks_after rss_idle rss_loaded cpu_per_1000=null idle_pid

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "../test_support.h"
 #include "weft/identity/local_ca.h"
 #include "weft/identity/workload_certificates.h"
 #include "weft/tunnel/tunnel_session.h"
@@ -20,27 +21,19 @@ using weft::tunnel::TunnelSession;
 
 namespace {
 
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    char pattern[] = "/tmp/weft-tunnel-test-XXXXXX";
-    path = ::mkdtemp(pattern);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
-
 identity::SpiffeId workload(std::string ns, std::string sa) {
   return identity::workloadSpiffeId("cluster.local", ns, sa).value();
 }
 
 // One mesh: a CA, the SVIDs of a node, the TLS contexts.
 struct Mesh {
-  TempDir dir;
+  weft::testing::TempDir dir;
   std::unique_ptr<identity::LocalCa> ca;
   std::unique_ptr<identity::WorkloadCertificates> certificates;
   std::shared_ptr<tunnel::TunnelTls> tls;
-  explicit Mesh(std::set<identity::SpiffeId> ids) {
-    ca = identity::LocalCa::loadOrCreate(dir.path, "cluster.local").value();
+  // A CA of its own, or the one already in `caDir` (two nodes of one mesh).
+  explicit Mesh(std::set<identity::SpiffeId> ids, const fs::path& caDir = {}) {
+    ca = identity::LocalCa::loadOrCreate(caDir.empty() ? dir.path() : caDir, "cluster.local").value();
     certificates = std::make_unique<identity::WorkloadCertificates>(*ca, identity::WorkloadCertificatesOptions{});
     certificates->setWanted(ids);
     tls = tunnel::TunnelTls::create(*certificates).value();
@@ -243,13 +236,15 @@ TEST_CASE("tunnel: the client rejects a server that proves another identity") {
 
 TEST_CASE("tunnel: a server without the asked identity aborts the handshake") {
   Mesh clientMesh({kClientId, kServerId});
-  Mesh serverMesh({kClientId});  // shares no CA with clientMesh either
+  Mesh serverMesh({kClientId}, clientMesh.dir.path());  // same CA, but no pod of kServerId on this node
   AcceptingServer server;
   Pair pair = connect(clientMesh, serverMesh, kClientId, kServerId, kServerId, server);
   pair.pump();
+  REQUIRE_FALSE(pair.clientStatus);
+  CHECK(pair.clientStatus.error().message.find("unrecognized name") != std::string::npos);
   CHECK_FALSE(pair.serverStatus);
-  CHECK_FALSE(pair.clientStatus);
   CHECK_FALSE(pair.client->handshakeDone());
+  CHECK(server.authorities.empty());
 }
 
 TEST_CASE("tunnel: peers from two different CAs refuse each other") {
