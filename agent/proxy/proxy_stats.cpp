@@ -32,6 +32,8 @@ nlohmann::json toJson(const ProxyCounters* const* workers, std::size_t count) {
       {"streamsAccepted", sum(&ProxyCounters::streamsAccepted)},
       {"streamsReset", sum(&ProxyCounters::streamsReset)},
       {"streamsRefused", sum(&ProxyCounters::streamsRefused)},
+      {"streamsDenied", sum(&ProxyCounters::streamsDenied)},
+      {"connectionsDenied", sum(&ProxyCounters::connectionsDenied)},
   };
 }
 

@@ -22,10 +22,11 @@ StreamRelay::StreamRelay(Worker& worker, TunnelConnection& tunnel, int fd, Socke
   worker_.adopt(this);
 }
 
-void StreamRelay::startOutbound(Worker& worker, TunnelConnection& tunnel, int appFd, SocketAddress destination) {
+void StreamRelay::startOutbound(Worker& worker, TunnelConnection& tunnel, int appFd, SocketAddress source,
+                                SocketAddress destination) {
   auto* relay = new StreamRelay(worker, tunnel, appFd, destination, false);
   setNoDelay(appFd);
-  auto id = tunnel.session().openStream(destination.toString(), relay);
+  auto id = tunnel.session().openStream(destination.toString(), source.toString(), relay);
   if (!id) {
     log::warn("tunnel", "stream to {}: {}", destination.toString(), id.error().describe());
     relay->detachStream(false);
@@ -39,7 +40,7 @@ void StreamRelay::startOutbound(Worker& worker, TunnelConnection& tunnel, int ap
 }
 
 void StreamRelay::startInbound(Worker& worker, TunnelConnection& tunnel, std::int32_t streamId,
-                               SocketAddress destination) {
+                               SocketAddress destination, std::unique_ptr<http::StreamFilter> filter) {
   int fd = ::socket(destination.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     log::warn("tunnel", "socket for {}: {}", destination.toString(), std::strerror(errno));
@@ -49,6 +50,7 @@ void StreamRelay::startInbound(Worker& worker, TunnelConnection& tunnel, std::in
   }
   auto* relay = new StreamRelay(worker, tunnel, fd, destination, true);
   relay->streamId_ = streamId;
+  relay->filter_ = std::move(filter);
   tunnel.session().attach(streamId, relay);
   worker.counters().add(worker.counters().active);
   setNoDelay(fd);
@@ -110,7 +112,7 @@ void StreamRelay::onResponse(int status) {
 }
 
 void StreamRelay::armRecv() {
-  if (closing_ || localEof_ || !established_ || !tunnel_ || bufferId_ >= 0) return;
+  if (closing_ || localEof_ || !established_ || !tunnel_ || bufferId_ >= 0 || !streamSending_.empty()) return;
   io::BufferRing& pool = worker_.pool(Worker::kStreamPool);
   io_uring_sqe* sqe = worker_.ring().prepare(&recvOp_);
   io_uring_prep_recv(sqe, fd_, nullptr, pool.bufferSize(), 0);
@@ -131,6 +133,12 @@ void StreamRelay::onRecv(int result, std::uint32_t flags) {
     counters.add(inbound_ ? counters.bytesFromUpstreams : counters.bytesFromClients, result);
     auto* data = reinterpret_cast<const std::uint8_t*>(
         worker_.pool(Worker::kStreamPool).data(static_cast<std::uint16_t>(bufferId_)));
+    if (filter_) {
+      filter_->onUpstreamData({reinterpret_cast<const char*>(data), static_cast<std::size_t>(result)}, filterOut_);
+      releaseBuffer();  // the filter copied what it keeps
+      applyFilterOutput();
+      return;
+    }
     tunnel_->session().send(streamId_, data, static_cast<std::size_t>(result));
     dirtyTunnel();
     return;
@@ -139,6 +147,11 @@ void StreamRelay::onRecv(int result, std::uint32_t flags) {
   if (closing_ || !tunnel_) return;
   if (result == 0) {
     localEof_ = true;
+    if (filter_) {
+      filter_->onUpstreamEnd(filterOut_);
+      applyFilterOutput();
+      return;
+    }
     tunnel_->session().endStream(streamId_);
     dirtyTunnel();
     return;
@@ -155,6 +168,11 @@ void StreamRelay::onRecv(int result, std::uint32_t flags) {
 
 void StreamRelay::onSendDrained() {
   // HTTP/2 copied the buffer into frames: it can take the next bytes.
+  if (filter_) {
+    streamSending_.clear();
+    flushToStream();
+    return;
+  }
   releaseBuffer();
   armRecv();
 }
@@ -163,6 +181,13 @@ void StreamRelay::onData(const std::uint8_t* data, std::size_t length) {
   lastActive_ = worker_.now();
   auto& counters = worker_.counters();
   counters.add(inbound_ ? counters.bytesFromClients : counters.bytesFromUpstreams, length);
+  if (filter_) {
+    unconsumed_ += length;
+    if (closing_) return;
+    filter_->onDownstreamData({reinterpret_cast<const char*>(data), length}, filterOut_);
+    applyFilterOutput();
+    return;
+  }
   toLocal_.append(reinterpret_cast<const char*>(data), length);
   if (!closing_) sendLocal();
 }
@@ -181,7 +206,9 @@ void StreamRelay::onSent(int result) {
     return;
   }
   // Delivered: the peer may send this much more on the stream.
-  if (tunnel_) {
+  if (filter_) {
+    releaseConsumed();
+  } else if (tunnel_) {
     tunnel_->session().consumed(streamId_, static_cast<std::size_t>(result));
     dirtyTunnel();
   }
@@ -190,6 +217,12 @@ void StreamRelay::onSent(int result) {
 }
 
 void StreamRelay::onRemoteEnd() {
+  if (filter_) {
+    if (closing_) return;
+    filter_->onDownstreamEnd(filterOut_);
+    applyFilterOutput();
+    return;
+  }
   remoteEnd_ = true;
   if (!sendQueue_.inFlight()) shutdownLocalIfDone();
 }
@@ -227,6 +260,60 @@ void StreamRelay::detachStream(bool reset) {
   }
   tunnel_->streamEnded();
   tunnel_ = nullptr;
+}
+
+void StreamRelay::applyFilterOutput() {
+  http::FilterOutput& out = filterOut_;
+  if (out.resetUpstream || out.resetDownstream) {
+    // A protocol error mid-message: a clean end would pass a truncated
+    // message off as whole, so both sides are reset.
+    out.clear();
+    detachStream(true);
+    beginClose(true);
+    return;
+  }
+  toLocal_.append(out.toUpstream);
+  toStream_.append(out.toDownstream);
+  if (out.endUpstream) remoteEnd_ = true;
+  if (out.endDownstream) streamEndWanted_ = true;
+  filterPaused_ = out.pauseDownstream;
+  out.clear();
+  if (closing_) return;
+  sendLocal();
+  flushToStream();
+  releaseConsumed();
+  if (!sendQueue_.inFlight()) shutdownLocalIfDone();
+}
+
+// One batch at a time: the session keeps a pointer to it until it has copied
+// it into frames (onSendDrained). Reading the pod waits for that, so a slow
+// stream holds back the pod.
+void StreamRelay::flushToStream() {
+  if (closing_ || !tunnel_ || !streamSending_.empty()) return;
+  if (!toStream_.empty()) {
+    std::swap(streamSending_, toStream_);
+    tunnel_->session().send(streamId_, reinterpret_cast<const std::uint8_t*>(streamSending_.data()),
+                            streamSending_.size());
+    dirtyTunnel();
+    return;
+  }
+  if (streamEndWanted_ && !streamEndSent_) {
+    streamEndSent_ = true;
+    localEof_ = true;  // nothing more is read from the pod for this stream
+    tunnel_->session().endStream(streamId_);
+    dirtyTunnel();
+    return;
+  }
+  armRecv();
+}
+
+// The stream's window reopens only for bytes whose output reached the pod,
+// and not while the filter holds a pipelined request back.
+void StreamRelay::releaseConsumed() {
+  if (!tunnel_ || filterPaused_ || unconsumed_ == 0 || sendQueue_.inFlight() || !toLocal_.empty()) return;
+  tunnel_->session().consumed(streamId_, unconsumed_);
+  unconsumed_ = 0;
+  dirtyTunnel();
 }
 
 void StreamRelay::releaseBuffer() {

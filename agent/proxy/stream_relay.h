@@ -7,10 +7,18 @@
 // the local reader. Stream -> local: bytes are queued and the stream's window
 // reopens only after they were written to the local socket.
 // FIN <-> END_STREAM, RST <-> RST_STREAM(CONNECT_ERROR), as RFC 9113 8.5 says.
+//
+// On the destination node an L7 filter (HTTP/1.1, HTTP/2) may sit between the
+// stream (downstream) and the pod (upstream): its output is what is relayed,
+// and the stream's window reopens only once what the filter made of the
+// consumed bytes reached the pod, so the filter holds at most one window.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
+
+#include "weft/http/stream_filter.h"
 
 #include "weft/common/socket_address.h"
 #include "weft/io/ring.h"
@@ -26,9 +34,13 @@ class TunnelConnection;
 class StreamRelay final : public WorkerConnection, public tunnel::StreamHandler {
  public:
   // Source node: the app's accepted connection, to `destination` over `tunnel`.
-  static void startOutbound(Worker& worker, TunnelConnection& tunnel, int appFd, SocketAddress destination);
+  // The destination hears `source` (the app's address) for its policies.
+  static void startOutbound(Worker& worker, TunnelConnection& tunnel, int appFd, SocketAddress source,
+                            SocketAddress destination);
   // Destination node: a CONNECT stream for `destination`, a pod of this node.
-  static void startInbound(Worker& worker, TunnelConnection& tunnel, std::int32_t streamId, SocketAddress destination);
+  // `filter` may be null: bytes pass as they are.
+  static void startInbound(Worker& worker, TunnelConnection& tunnel, std::int32_t streamId, SocketAddress destination,
+                           std::unique_ptr<http::StreamFilter> filter);
 
   void abort() override;
   void finishIfDone() override;
@@ -58,6 +70,11 @@ class StreamRelay final : public WorkerConnection, public tunnel::StreamHandler 
   void sendLocal();
   void shutdownLocalIfDone();
   void releaseBuffer();
+  // With a filter: act on what it asked for, send toward the stream, and
+  // reopen the stream's window once the pod took the filter's output.
+  void applyFilterOutput();
+  void flushToStream();
+  void releaseConsumed();
   // Ends the stream from our side (a reset unless it already closed).
   void detachStream(bool reset);
   void beginClose(bool reset);
@@ -80,6 +97,14 @@ class StreamRelay final : public WorkerConnection, public tunnel::StreamHandler 
   std::string toLocal_;  // received from the stream, gathered for the next send
   SendQueue sendQueue_;
   Op connectOp_, timeoutOp_, recvOp_, sendOp_, shutdownOp_;
+  std::unique_ptr<http::StreamFilter> filter_;
+  http::FilterOutput filterOut_;
+  std::string toStream_;        // filter output for the stream, gathered while streamSending_ is out
+  std::string streamSending_;   // handed to the session until onSendDrained
+  std::size_t unconsumed_ = 0;  // stream bytes given to the filter, not yet returned to the window
+  bool filterPaused_ = false;
+  bool streamEndWanted_ = false;
+  bool streamEndSent_ = false;
   __kernel_timespec connectTimeout_{};
 };
 

@@ -207,7 +207,8 @@ void TunnelConnection::onSent(int result) {
   markDirty();
 }
 
-void TunnelConnection::onConnectRequest(std::int32_t streamId, std::string_view authority) {
+void TunnelConnection::onConnectRequest(std::int32_t streamId, std::string_view authority,
+                                        std::string_view forwardedFor) {
   const MeshOptions& mesh = *worker_.options().mesh;
   auto destination = parseSocketAddress(authority);
   auto directory = mesh.directory->current();
@@ -227,7 +228,27 @@ void TunnelConnection::onConnectRequest(std::int32_t streamId, std::string_view 
     markDirty();
     return;
   }
-  StreamRelay::startInbound(worker_, *this, streamId, *destination);
+  InboundPlan plan;
+  if (mesh.inbound) {
+    InboundConnection connection{.destination = *destination, .workload = workload};
+    if (!peerSpiffeId_)
+      if (auto id = identity::parseSpiffeId(*peerIdentity_)) peerSpiffeId_ = *id;
+    connection.sourceIdentity = peerSpiffeId_;
+    if (auto claimed = parseSocketAddress(forwardedFor); claimed && peerSpiffeId_) {
+      // Believed only for a pod of the identity the peer proved.
+      const MeshWorkload* source = directory->find(*claimed);
+      if (source && source->identity == *peerSpiffeId_) connection.source = *claimed;
+    }
+    plan = mesh.inbound->plan(connection);
+  }
+  if (!plan.admitted) {
+    log::info("tunnel", "denied CONNECT {} from {} ({}): {}", authority, peer_.toString(), *peerIdentity_, plan.reason);
+    worker_.counters().add(worker_.counters().streamsDenied);
+    session_->reject(streamId, 403);
+    markDirty();
+    return;
+  }
+  StreamRelay::startInbound(worker_, *this, streamId, *destination, std::move(plan.filter));
 }
 
 void TunnelConnection::failWith(const Error& error) {

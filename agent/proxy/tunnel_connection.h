@@ -50,7 +50,7 @@ class TunnelConnection final : public WorkerConnection, public tunnel::SessionHa
   void abort() override;
   void finishIfDone() override;
   void sweep(std::chrono::steady_clock::time_point now, std::chrono::seconds limit) override;
-  void onConnectRequest(std::int32_t streamId, std::string_view authority) override;
+  void onConnectRequest(std::int32_t streamId, std::string_view authority, std::string_view forwardedFor) override;
 
   // For /tunnels; the caller holds the worker's tunnel lock.
   [[nodiscard]] nlohmann::json describe() const;
@@ -83,6 +83,7 @@ class TunnelConnection final : public WorkerConnection, public tunnel::SessionHa
   // Written by the handshake's peer check; copied under the worker's tunnel
   // lock into the shown_ fields, which the admin thread reads.
   std::shared_ptr<std::string> peerIdentity_ = std::make_shared<std::string>();
+  std::optional<identity::SpiffeId> peerSpiffeId_;  // parsed once, for inbound policies
   std::optional<identity::SpiffeId> servedIdentity_;  // inbound: the identity the client asked for (SNI)
   std::string shownLocalIdentity_;
   std::string shownPeerIdentity_;

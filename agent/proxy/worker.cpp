@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <future>
 
+#include "filtered_relay.h"
 #include "socket_options.h"
 #include "stream_relay.h"
 #include "tunnel_connection.h"
@@ -196,6 +197,14 @@ void Worker::acceptOutbound(int fd) {
   if (options_.mesh) {
     auto directory = options_.mesh->directory->current();
     const MeshWorkload* target = directory->find(*destination);
+    if (target && target->onThisNode) {
+      // Between pods of this node: the destination's policies apply here.
+      const MeshWorkload* source = directory->find(client);
+      std::optional<identity::SpiffeId> sourceIdentity;
+      if (source && source->onThisNode) sourceIdentity = source->identity;
+      startLocalRelay(fd, client, *destination, *target, std::move(sourceIdentity));
+      return;
+    }
     if (target && !target->onThisNode) {
       // Between enrolled pods of two nodes: only ever inside a tunnel.
       const MeshWorkload* source = directory->find(client);
@@ -208,7 +217,7 @@ void Worker::acceptOutbound(int fd) {
         closeWithReset(fd);
         return;
       }
-      StreamRelay::startOutbound(*this, *tunnel, fd, *destination);
+      StreamRelay::startOutbound(*this, *tunnel, fd, client, *destination);
       return;
     }
   }
@@ -227,6 +236,40 @@ void Worker::acceptInboundPlaintext(int fd) {
   counters_.add(counters_.inboundPlaintextAccepted);
   counters_.add(counters_.accepted);
   counters_.add(counters_.active);
+  if (options_.mesh) {
+    auto directory = options_.mesh->directory->current();
+    if (const MeshWorkload* target = directory->find(destination)) {
+      startLocalRelay(fd, client, destination, *target, std::nullopt);  // plaintext: no identity
+      return;
+    }
+  }
+  auto* relay = new Relay(*this, fd, client, destination);
+  adopt(relay);
+  relay->start();
+}
+
+// A connection to a pod of this node: admitted or reset by its policies, and
+// relayed through an L7 filter when its protocol has one.
+void Worker::startLocalRelay(int fd, SocketAddress client, SocketAddress destination, const MeshWorkload& target,
+                             std::optional<identity::SpiffeId> sourceIdentity) {
+  InboundPlan plan;
+  if (const InboundPolicy* inbound = options_.mesh->inbound)
+    plan = inbound->plan({.source = client, .destination = destination, .workload = &target,
+                          .sourceIdentity = std::move(sourceIdentity)});
+  if (!plan.admitted) {
+    log::info("proxy", "denied {} -> {} ({}): {}", client.toString(), destination.toString(), target.name, plan.reason);
+    counters_.add(counters_.connectionsDenied);
+    counters_.sub(counters_.active);
+    counters_.add(counters_.resets);
+    closeWithReset(fd);
+    return;
+  }
+  if (plan.filter) {
+    auto* relay = new FilteredRelay(*this, fd, client, destination, std::move(plan.filter));
+    adopt(relay);
+    relay->start();
+    return;
+  }
   auto* relay = new Relay(*this, fd, client, destination);
   adopt(relay);
   relay->start();

@@ -88,6 +88,8 @@ class Worker {
   void onAccept(AcceptOp& op, int result, std::uint32_t flags);
   void acceptOutbound(int fd);
   void acceptInboundPlaintext(int fd);
+  void startLocalRelay(int fd, SocketAddress client, SocketAddress destination, const MeshWorkload& target,
+                       std::optional<identity::SpiffeId> sourceIdentity);
   // A tunnel that carries src -> dst (pooled), or nullptr if none can be made.
   TunnelConnection* tunnelFor(const MeshWorkload& source, const MeshWorkload& destination);
   void afterCompletions();

@@ -36,6 +36,17 @@ nghttp2_nv header(std::string_view name, std::string_view value) {
           NGHTTP2_NV_FLAG_NONE};
 }
 
+// The first `for=` of a `forwarded` value (RFC 7239), quotes removed; the
+// caller parses and checks the address.
+std::string forwardedForOf(std::string_view value) {
+  auto at = value.find("for=");
+  if (at == std::string_view::npos) return {};
+  value.remove_prefix(at + 4);
+  value = value.substr(0, value.find_first_of(";,"));
+  if (value.size() >= 2 && value.front() == '"' && value.back() == '"') value = value.substr(1, value.size() - 2);
+  return std::string(value);
+}
+
 }  // namespace
 
 struct TunnelSession::Callbacks {
@@ -86,6 +97,8 @@ struct TunnelSession::Callbacks {
       it->second.method = v;
     } else if (n == ":authority") {
       it->second.authority = v;
+    } else if (n == "forwarded") {
+      it->second.forwardedFor = forwardedForOf(v);
     }
     return 0;
   }
@@ -107,7 +120,7 @@ struct TunnelSession::Callbacks {
           session.reject(id, 405);
           return 0;
         }
-        if (session.handler_) session.handler_->onConnectRequest(id, stream.authority);
+        if (session.handler_) session.handler_->onConnectRequest(id, stream.authority, stream.forwardedFor);
         return 0;  // the handler may have closed the stream: `stream` is not used again
       }
       if (session.role_ == Role::kClient && frame->headers.cat == NGHTTP2_HCAT_RESPONSE && stream.handler)
@@ -309,11 +322,15 @@ Status TunnelSession::produce(std::size_t limit) {
   return flushPlain();
 }
 
-Result<std::int32_t> TunnelSession::openStream(std::string_view authority, StreamHandler* handler) {
-  nghttp2_nv headers[] = {header(":method", "CONNECT"), header(":authority", authority)};
+Result<std::int32_t> TunnelSession::openStream(std::string_view authority, std::string_view forwardedFor,
+                                              StreamHandler* handler) {
+  // Quoted: an "ip:port" node needs quotes in RFC 7239's grammar.
+  std::string forwarded = forwardedFor.empty() ? std::string() : "for=\"" + std::string(forwardedFor) + "\"";
+  nghttp2_nv headers[] = {header(":method", "CONNECT"), header(":authority", authority), header("forwarded", forwarded)};
   nghttp2_data_provider provider{};
   provider.read_callback = Callbacks::readData;
-  std::int32_t id = nghttp2_submit_request(h2_, nullptr, headers, std::size(headers), &provider, nullptr);
+  std::int32_t id =
+      nghttp2_submit_request(h2_, nullptr, headers, forwarded.empty() ? 2 : std::size(headers), &provider, nullptr);
   if (id < 0) return fail(ErrorCode::kInternal, std::string("CONNECT stream: ") + nghttp2_strerror(id));
   streams_[id].handler = handler;
   return id;

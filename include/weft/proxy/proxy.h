@@ -13,6 +13,7 @@
 #include "weft/common/error.h"
 #include "weft/common/socket_address.h"
 #include "weft/io/uring_features.h"
+#include "weft/proxy/inbound_policy.h"
 #include "weft/proxy/kernel_steering.h"
 #include "weft/proxy/mesh_directory.h"
 #include "weft/tunnel/tunnel_tls.h"
@@ -26,6 +27,7 @@ struct MeshOptions {
   std::shared_ptr<const tunnel::TunnelTls> tls;
   const identity::WorkloadCertificates* certificates = nullptr;
   const MeshDirectoryHolder* directory = nullptr;
+  const InboundPolicy* inbound = nullptr;        // null: every connection admitted, bytes untouched
 };
 
 struct ProxyOptions {

@@ -35,6 +35,8 @@ struct ProxyCounters {
   std::atomic<std::uint64_t> streamsAccepted{0};
   std::atomic<std::uint64_t> streamsReset{0};
   std::atomic<std::uint64_t> streamsRefused{0};      // inbound CONNECT to no pod of the served identity
+  std::atomic<std::uint64_t> streamsDenied{0};       // inbound CONNECT denied by an AuthorizationPolicy
+  std::atomic<std::uint64_t> connectionsDenied{0};   // same-node or plaintext connection denied likewise
 
   void add(std::atomic<std::uint64_t>& counter, std::uint64_t n = 1) {
     counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);

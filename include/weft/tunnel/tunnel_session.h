@@ -55,8 +55,10 @@ class StreamHandler {
 class SessionHandler {
  public:
   // Server: a CONNECT request for `authority` ("ip:port") arrived; the owner
-  // answers later with respond() or reject().
-  virtual void onConnectRequest(std::int32_t streamId, std::string_view authority) = 0;
+  // answers later with respond() or reject(). `forwardedFor` is the source
+  // address the client claims (RFC 7239 `forwarded: for=`), empty if none:
+  // only as trustworthy as the authenticated peer that sent it.
+  virtual void onConnectRequest(std::int32_t streamId, std::string_view authority, std::string_view forwardedFor) = 0;
 
  protected:
   ~SessionHandler() = default;
@@ -91,8 +93,11 @@ class TunnelSession {
   [[nodiscard]] std::size_t openStreams() const { return streams_.size(); }
   [[nodiscard]] SSL* ssl() const { return ssl_; }
 
-  // Client: a new CONNECT stream to `authority`. Frames go out on produce().
-  [[nodiscard]] Result<std::int32_t> openStream(std::string_view authority, StreamHandler* handler);
+  // Client: a new CONNECT stream to `authority`, telling the peer the
+  // connection's source address (`forwardedFor`, "ip:port", may be empty).
+  // Frames go out on produce().
+  [[nodiscard]] Result<std::int32_t> openStream(std::string_view authority, std::string_view forwardedFor,
+                                                StreamHandler* handler);
   // Server: the handler of a requested stream, before it is answered (it
   // hears a reset or the tunnel's end while it connects to the pod).
   void attach(std::int32_t streamId, StreamHandler* handler);
@@ -121,6 +126,7 @@ class TunnelSession {
     int status = 0;         // client: the :status received
     std::string method;     // server: from the request headers
     std::string authority;
+    std::string forwardedFor;
   };
   struct Callbacks;
 

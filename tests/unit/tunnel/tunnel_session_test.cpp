@@ -64,8 +64,10 @@ struct AcceptingServer : tunnel::SessionHandler {
   TunnelSession* session = nullptr;
   std::map<std::int32_t, std::unique_ptr<RecordingStream>> streams;
   std::vector<std::string> authorities;
-  void onConnectRequest(std::int32_t id, std::string_view authority) override {
+  std::vector<std::string> forwardedFor;
+  void onConnectRequest(std::int32_t id, std::string_view authority, std::string_view forwarded) override {
     authorities.emplace_back(authority);
+    forwardedFor.emplace_back(forwarded);
     auto stream = std::make_unique<RecordingStream>();
     stream->session = session;
     stream->id = id;
@@ -125,7 +127,7 @@ TEST_CASE("tunnel: mutual TLS then a CONNECT stream carries bytes both ways and 
   Pair pair = connect(mesh, mesh, kClientId, kServerId, kServerId, server);
   RecordingStream stream;
   stream.session = pair.client.get();
-  stream.id = pair.client->openStream("198.19.2.11:8080", &stream).value();
+  stream.id = pair.client->openStream("198.19.2.11:8080", "198.19.1.10:40000", &stream).value();
   pair.pump();
   REQUIRE(pair.clientStatus);
   REQUIRE(pair.serverStatus);
@@ -135,6 +137,8 @@ TEST_CASE("tunnel: mutual TLS then a CONNECT stream carries bytes both ways and 
   CHECK(mesh.tls->servedIdentity(pair.server->ssl()) == kServerId);
   CHECK(SSL_version(pair.client->ssl()) == TLS1_3_VERSION);
   REQUIRE(server.authorities == std::vector<std::string>{"198.19.2.11:8080"});
+  // The source address rides along (RFC 7239 forwarded), for the destination's policies.
+  CHECK(server.forwardedFor == std::vector<std::string>{"198.19.1.10:40000"});
   CHECK(stream.status == 200);
   RecordingStream& far = *server.streams.begin()->second;
 
@@ -168,8 +172,8 @@ TEST_CASE("tunnel: a reset stream reaches the other side as CONNECT_ERROR and sp
   Pair pair = connect(mesh, mesh, kClientId, kServerId, kServerId, server);
   RecordingStream a, b;
   a.session = b.session = pair.client.get();
-  a.id = pair.client->openStream("198.19.2.11:1", &a).value();
-  b.id = pair.client->openStream("198.19.2.11:2", &b).value();
+  a.id = pair.client->openStream("198.19.2.11:1", "", &a).value();
+  b.id = pair.client->openStream("198.19.2.11:2", "", &b).value();
   pair.pump();
   REQUIRE(server.streams.size() == 2);
   pair.client->reset(a.id);
@@ -191,8 +195,8 @@ TEST_CASE("tunnel: a stream whose reader stalls does not stall the other streams
   Pair pair = connect(mesh, mesh, kClientId, kServerId, kServerId, server);
   RecordingStream slow, fast;
   slow.session = fast.session = pair.client.get();
-  slow.id = pair.client->openStream("198.19.2.11:1", &slow).value();
-  fast.id = pair.client->openStream("198.19.2.11:2", &fast).value();
+  slow.id = pair.client->openStream("198.19.2.11:1", "", &slow).value();
+  fast.id = pair.client->openStream("198.19.2.11:2", "", &fast).value();
   pair.pump();
   server.streams.at(slow.id)->consume = false;  // its pod never reads
   std::string chunk(256 * 1024, 'x');
@@ -226,7 +230,7 @@ TEST_CASE("tunnel: the client rejects a server that proves another identity") {
   Pair pair = connect(mesh, mesh, kClientId, other, kServerId, server);
   RecordingStream stream;
   stream.session = pair.client.get();
-  (void)pair.client->openStream("198.19.2.11:8080", &stream);
+  (void)pair.client->openStream("198.19.2.11:8080", "", &stream);
   pair.pump();
   REQUIRE_FALSE(pair.clientStatus);
   CHECK(pair.clientStatus.error().code == ErrorCode::kPermissionDenied);
