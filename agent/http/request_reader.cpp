@@ -5,20 +5,10 @@
 #include <algorithm>
 #include <deque>
 
+#include "header_rules.h"
+
 namespace weft::http {
 
-namespace {
-// RFC 9110 token characters: what a header field name may contain.
-bool isTokenChar(unsigned char c) {
-  if (std::isalnum(c)) return true;
-  return std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
-}
-
-bool equalsIgnoreCase(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) { return std::tolower(x) == std::tolower(y); });
-}
-}  // namespace
 
 std::string_view Request::path() const {
   std::string_view t = target;
@@ -32,7 +22,7 @@ std::string_view Request::query() const {
 
 std::optional<std::string_view> Request::header(std::string_view name) const {
   for (const auto& [key, value] : headers)
-    if (equalsIgnoreCase(key, name)) return value;
+    if (equalsIgnoringCase(key, name)) return value;
   return std::nullopt;
 }
 
@@ -91,7 +81,7 @@ struct RequestReader::Impl {
     settings.on_header_field_complete = [](llhttp_t* p) {
       Impl& self = of(p);
       const std::string& name = self.current.headers.back().first;
-      if (name.empty() || !std::all_of(name.begin(), name.end(), [](char c) { return isTokenChar(c); }))
+      if (!isFieldName(name))
         return self.fail("invalid header field name '" + name + "'");
       return 0;
     };

@@ -1,0 +1,544 @@
+#include "weft/http/http1_filter.h"
+
+#include <llhttp.h>
+
+#include <algorithm>
+#include <cctype>
+#include <iterator>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "header_rules.h"
+
+namespace weft::http {
+namespace {
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+// The head (and later the trailers) of the message being parsed on one side.
+struct Side {
+  llhttp_t parser{};
+  std::string target;  // request target, or the response's reason phrase
+  Headers fields;
+  std::size_t headerBytes = 0;
+  bool lastWasValue = false;
+  bool inMessage = false;
+  bool inTrailers = false;
+  bool chunked = false;  // the body is forwarded re-chunked
+  std::string held;      // bytes not parsed yet: the parser is paused
+  bool paused = false;
+  // Debian's llhttp 8.1 accepts obs-fold even in strict mode: to see one, a
+  // value piece's preceding byte is needed, in this chunk or the last one.
+  const char* chunkStart = nullptr;
+  char previousLastByte = 0;
+
+  void beginMessage() {
+    target.clear();
+    fields.clear();
+    headerBytes = 0;
+    lastWasValue = inTrailers = chunked = false;
+    inMessage = true;
+  }
+};
+
+std::string_view reasonPhrase(int status) {
+  switch (status) {
+    case 400: return "Bad Request";
+    case 403: return "Forbidden";
+    case 405: return "Method Not Allowed";
+    case 414: return "URI Too Long";
+    case 431: return "Request Header Fields Too Large";
+    case 502: return "Bad Gateway";
+    default: return "Error";
+  }
+}
+
+std::string localResponse(int status, std::string_view body) {
+  return fmt::format("HTTP/1.1 {} {}\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{}\n",
+                     status, reasonPhrase(status), body.size() + 1, body);
+}
+
+class Http1Filter final : public StreamFilter {
+ public:
+  Http1Filter(Authorizer authorizer, Http1Limits limits) : authorizer_(std::move(authorizer)), limits_(limits) {
+    llhttp_settings_init(&settings_);
+    settings_.on_message_begin = [](llhttp_t* p) { return self(p).onMessageBegin(p); };
+    settings_.on_url = [](llhttp_t* p, const char* at, size_t n) { return self(p).onTarget(p, at, n); };
+    settings_.on_status = [](llhttp_t* p, const char* at, size_t n) { return self(p).onTarget(p, at, n); };
+    settings_.on_header_field = [](llhttp_t* p, const char* at, size_t n) { return self(p).onField(p, at, n); };
+    settings_.on_header_field_complete = [](llhttp_t* p) { return self(p).onFieldComplete(p); };
+    settings_.on_header_value = [](llhttp_t* p, const char* at, size_t n) { return self(p).onValue(p, at, n); };
+    settings_.on_headers_complete = [](llhttp_t* p) {
+      Http1Filter& f = self(p);
+      return p == &f.down_.parser ? f.onRequestHead() : f.onResponseHead();
+    };
+    settings_.on_body = [](llhttp_t* p, const char* at, size_t n) { return self(p).onBody(p, at, n); };
+    settings_.on_chunk_header = [](llhttp_t* p) {
+      if (p->content_length == 0) self(p).sideOf(p).inTrailers = true;
+      return 0;
+    };
+    settings_.on_message_complete = [](llhttp_t* p) {
+      Http1Filter& f = self(p);
+      return p == &f.down_.parser ? f.onRequestComplete() : f.onResponseComplete();
+    };
+    llhttp_init(&down_.parser, HTTP_REQUEST, &settings_);
+    llhttp_init(&up_.parser, HTTP_RESPONSE, &settings_);
+    down_.parser.data = up_.parser.data = this;
+  }
+
+  void onDownstreamData(std::string_view bytes, FilterOutput& out) override {
+    out_ = &out;
+    switch (mode_) {
+      case Mode::kOpaque: out.toUpstream.append(bytes); return;
+      case Mode::kClosed: return;
+      case Mode::kAwaitUpgrade: break;
+      case Mode::kHttp:
+        if (!down_.paused) {
+          runDown(bytes);
+          return;
+        }
+    }
+    down_.held.append(bytes);
+    out.pauseDownstream = true;
+  }
+
+  void onUpstreamData(std::string_view bytes, FilterOutput& out) override {
+    out_ = &out;
+    if (mode_ == Mode::kOpaque) {
+      out.toDownstream.append(bytes);
+      return;
+    }
+    if (mode_ == Mode::kClosed) return;
+    if (!responsePending_) {
+      // Bytes nobody asked for: forwarding them would answer the client's
+      // next request with a response to something else.
+      closeBoth(true);
+      return;
+    }
+    runUp(bytes);
+  }
+
+  void onDownstreamEnd(FilterOutput& out) override {
+    out_ = &out;
+    if (mode_ == Mode::kOpaque) {
+      out.endUpstream = true;
+      return;
+    }
+    if (mode_ == Mode::kClosed) return;
+    clientEnded_ = true;
+    if (down_.inMessage) {
+      // A request cut short: a forwarded head must not look complete upstream.
+      if (requestHeadForwarded_) closeBoth(true);
+      else closeBoth(false);
+      return;
+    }
+    if (responsePending_) {
+      closeAfterResponse_ = true;
+      return;
+    }
+    closeBoth(false);
+  }
+
+  void onUpstreamEnd(FilterOutput& out) override {
+    out_ = &out;
+    if (mode_ == Mode::kOpaque) {
+      out.endDownstream = true;
+      return;
+    }
+    if (mode_ == Mode::kClosed) return;
+    if (!responsePending_) {
+      closeBoth(false);
+      return;
+    }
+    if (up_.inMessage && llhttp_message_needs_eof(&up_.parser)) {
+      // A body that ends with the connection.
+      llhttp_errno_t err = llhttp_finish(&up_.parser);
+      if (err == HPE_OK || err == HPE_PAUSED) {
+        out.endDownstream = true;
+        mode_ = Mode::kClosed;
+        return;
+      }
+    }
+    failResponse();
+  }
+
+ private:
+  enum class Mode { kHttp, kAwaitUpgrade, kOpaque, kClosed };
+
+  static Http1Filter& self(llhttp_t* p) { return *static_cast<Http1Filter*>(p->data); }
+  Side& sideOf(llhttp_t* p) { return p == &down_.parser ? down_ : up_; }
+
+  int fail(int status, std::string reason) {
+    failStatus_ = status;
+    failReason_ = std::move(reason);
+    return HPE_USER;
+  }
+
+  // --- running the parsers ---------------------------------------------------
+
+  void runDown(std::string_view bytes) {
+    down_.chunkStart = bytes.data();
+    llhttp_errno_t err = llhttp_execute(&down_.parser, bytes.data(), bytes.size());
+    if (!bytes.empty()) down_.previousLastByte = bytes.back();
+    const char* end = bytes.data() + bytes.size();
+    switch (err) {
+      case HPE_OK: return;
+      case HPE_PAUSED:
+        down_.held.assign(llhttp_get_error_pos(&down_.parser), end);
+        down_.paused = true;
+        out_->pauseDownstream = true;
+        return;
+      case HPE_PAUSED_UPGRADE:
+        down_.held.assign(llhttp_get_error_pos(&down_.parser), end);
+        mode_ = Mode::kAwaitUpgrade;
+        out_->pauseDownstream = true;
+        return;
+      default: failRequest();
+    }
+  }
+
+  void runUp(std::string_view bytes) {
+    up_.chunkStart = bytes.data();
+    llhttp_errno_t err = llhttp_execute(&up_.parser, bytes.data(), bytes.size());
+    if (!bytes.empty()) up_.previousLastByte = bytes.back();
+    const char* end = bytes.data() + bytes.size();
+    const char* stop = err == HPE_OK ? end : llhttp_get_error_pos(&up_.parser);
+    if (err == HPE_PAUSED_UPGRADE) {
+      // 101: from here on both directions are another protocol's bytes.
+      mode_ = Mode::kOpaque;
+      out_->toDownstream.append(stop, end);
+      out_->toUpstream += down_.held;
+      down_.held.clear();
+      return;
+    }
+    if (err != HPE_OK && err != HPE_PAUSED) {
+      failResponse();
+      return;
+    }
+    if (err == HPE_PAUSED) up_.paused = true;
+    if (!responseDone_) return;
+    responseDone_ = false;
+    if (stop != end) closeAfterResponse_ = true;  // more than one response to one request
+    if (closeAfterResponse_) {
+      closeBoth(false);
+      return;
+    }
+    resumeDown();
+  }
+
+  // The response to the request in flight ended: the next one may go.
+  void resumeDown() {
+    std::string held = std::move(down_.held);
+    down_.held.clear();
+    if (mode_ == Mode::kAwaitUpgrade) {
+      mode_ = Mode::kHttp;  // the server declined the upgrade
+      llhttp_resume_after_upgrade(&down_.parser);
+    } else if (down_.paused) {
+      down_.paused = false;
+      llhttp_resume(&down_.parser);
+    }
+    if (!held.empty()) runDown(held);
+  }
+
+  // --- failures ---------------------------------------------------------------
+
+  void failRequest() {
+    if (mode_ == Mode::kClosed) return;
+    int status = failStatus_ != 0 ? failStatus_ : 400;
+    std::string reason = !failReason_.empty() ? failReason_
+                                               : std::string("bad request: ") + llhttp_get_error_reason(&down_.parser);
+    if (requestHeadForwarded_ && down_.inMessage) {
+      // The head went upstream already: the upstream must see a cut request,
+      // never a complete one; the client gets the error if no response began.
+      out_->resetUpstream = true;
+      if (responseHeadSent_) {
+        out_->resetDownstream = true;
+      } else {
+        out_->toDownstream += localResponse(status, reason);
+        out_->endDownstream = true;
+      }
+      mode_ = Mode::kClosed;
+      return;
+    }
+    out_->toDownstream += localResponse(status, reason);
+    out_->endDownstream = true;
+    out_->endUpstream = true;
+    mode_ = Mode::kClosed;
+  }
+
+  void failResponse() {
+    if (responseHeadSent_) {
+      out_->resetDownstream = true;
+    } else {
+      out_->toDownstream += localResponse(502, "bad response from the upstream");
+      out_->endDownstream = true;
+    }
+    out_->resetUpstream = true;
+    mode_ = Mode::kClosed;
+  }
+
+  void closeBoth(bool reset) {
+    if (reset) out_->resetUpstream = out_->resetDownstream = true;
+    else out_->endUpstream = out_->endDownstream = true;
+    mode_ = Mode::kClosed;
+  }
+
+  // --- heads, shared -----------------------------------------------------------
+
+  int onMessageBegin(llhttp_t* p) {
+    Side& side = sideOf(p);
+    if (&side == &up_ && !responsePending_) return fail(502, "a response nobody asked for");
+    side.beginMessage();
+    return 0;
+  }
+
+  int countHeaderBytes(Side& side, std::size_t n) {
+    side.headerBytes += n;
+    if (side.headerBytes > limits_.maxHeaderBytes)
+      return fail(431, fmt::format("header section larger than {} bytes", limits_.maxHeaderBytes));
+    return 0;
+  }
+
+  int onTarget(llhttp_t* p, const char* at, std::size_t n) {
+    Side& side = sideOf(p);
+    side.target.append(at, n);
+    if (&side == &down_ && side.target.size() > limits_.maxTargetBytes)
+      return fail(414, fmt::format("request target longer than {} bytes", limits_.maxTargetBytes));
+    return countHeaderBytes(side, n);
+  }
+
+  int onField(llhttp_t* p, const char* at, std::size_t n) {
+    Side& side = sideOf(p);
+    if (side.lastWasValue || side.fields.empty()) {
+      if (side.fields.size() >= limits_.maxHeaders)
+        return fail(431, fmt::format("more than {} header fields", limits_.maxHeaders));
+      side.fields.emplace_back();
+    }
+    side.lastWasValue = false;
+    side.fields.back().first.append(at, n);
+    return countHeaderBytes(side, n);
+  }
+
+  int onFieldComplete(llhttp_t* p) {
+    const std::string& name = sideOf(p).fields.back().first;
+    if (!isFieldName(name)) return fail(400, "invalid header field name");
+    return 0;
+  }
+
+  int onValue(llhttp_t* p, const char* at, std::size_t n) {
+    Side& side = sideOf(p);
+    if (side.fields.empty()) return fail(400, "header value without a name");
+    char before = at == side.chunkStart ? side.previousLastByte : at[-1];
+    if (before == '\n') return fail(400, "obsolete line folding");
+    side.lastWasValue = true;
+    side.fields.back().second.append(at, n);
+    return countHeaderBytes(side, n);
+  }
+
+  int onBody(llhttp_t* p, const char* at, std::size_t n) {
+    Side& side = sideOf(p);
+    std::string& to = &side == &down_ ? out_->toUpstream : out_->toDownstream;
+    if (side.chunked) fmt::format_to(std::back_inserter(to), "{:x}\r\n", n);
+    to.append(at, n);
+    if (side.chunked) to += "\r\n";
+    return 0;
+  }
+
+  // The last chunk and the trailers that passed the same checks as headers.
+  void endChunked(Side& side, std::string& to) {
+    to += "0\r\n";
+    for (const auto& [name, value] : side.fields)
+      if (!isHopByHop(lowerCase(name)) && !isFramingField(lowerCase(name))) to += name + ": " + trim(value) + "\r\n";
+    to += "\r\n";
+  }
+
+  // --- requests ------------------------------------------------------------------
+
+  int onRequestHead() {
+    llhttp_t* p = &down_.parser;
+    if (p->method == HTTP_CONNECT) return fail(405, "CONNECT is not proxied");
+    HeadFacts facts = headFacts(down_.fields);
+    if (facts.hosts > 1) return fail(400, "more than one Host header");
+    if (facts.contentLengths > 1) return fail(400, "more than one Content-Length header");
+    if (facts.transferEncodings > 0) {
+      if (facts.contentLengths > 0) return fail(400, "both Content-Length and Transfer-Encoding");
+      if (facts.transferEncodings > 1 || !equalsIgnoringCase(facts.transferEncoding, "chunked"))
+        return fail(400, "Transfer-Encoding other than chunked");
+    }
+    RequestHead head;
+    head.method = llhttp_method_name(static_cast<llhttp_method_t>(p->method));
+    head.authority = facts.host;
+    splitTarget(down_.target, head);
+    const std::string checkedPath = head.path;
+    for (const auto& [name, value] : down_.fields) head.headers.emplace_back(lowerCase(name), trim(value));
+    head.grpc = facts.contentType.starts_with("application/grpc");
+    if (authorizer_ && authorizer_(head) == Verdict::kDeny) return fail(403, "denied by authorization policy");
+
+    std::string& to = out_->toUpstream;
+    std::string target = head.path == checkedPath ? down_.target
+                                                  : head.path + (head.query.empty() ? "" : "?" + head.query);
+    fmt::format_to(std::back_inserter(to), "{} {} HTTP/{}.{}\r\n", head.method, target, p->http_major, p->http_minor);
+    appendEndToEnd(to, down_.fields, facts);
+    down_.chunked = (p->flags & F_CHUNKED) != 0;
+    if (down_.chunked) to += "transfer-encoding: chunked\r\n";
+    else if (facts.contentLengths == 1) to += "content-length: " + facts.contentLength + "\r\n";
+    if (facts.teTrailers) to += "te: trailers\r\n";
+    requestUpgrade_ = p->upgrade != 0;
+    if (requestUpgrade_) to += "connection: upgrade\r\nupgrade: " + facts.upgrade + "\r\n";
+    else if (!llhttp_should_keep_alive(p)) to += "connection: close\r\n";
+    to += "\r\n";
+    requestHead_ = p->method == HTTP_HEAD;
+    clientHttp10_ = p->http_major == 1 && p->http_minor == 0;
+    requestHeadForwarded_ = true;
+    responsePending_ = true;
+    responseHeadSent_ = false;
+    if (up_.paused) {
+      up_.paused = false;
+      llhttp_resume(&up_.parser);
+    }
+    down_.fields.clear();  // from here on: trailers
+    return 0;
+  }
+
+  int onRequestComplete() {
+    llhttp_t* p = &down_.parser;
+    if (down_.chunked) endChunked(down_, out_->toUpstream);
+    down_.inMessage = false;
+    requestHeadForwarded_ = false;
+    if (!llhttp_should_keep_alive(p)) closeAfterResponse_ = true;
+    if (p->upgrade) return 0;  // llhttp pauses for the upgrade itself
+    // One request in flight: hold what follows until its response ended.
+    // After a request that closes the connection nothing more is read.
+    if (!responsePending_ && closeAfterResponse_) closeBoth(false);  // its response came early
+    if (responsePending_ || closeAfterResponse_) return HPE_PAUSED;
+    return 0;
+  }
+
+  // --- responses ----------------------------------------------------------------
+
+  int onResponseHead() {
+    llhttp_t* p = &up_.parser;
+    int status = p->status_code;
+    HeadFacts facts = headFacts(up_.fields);
+    if (facts.contentLengths > 1) return fail(502, "more than one Content-Length header");
+    if (facts.transferEncodings > 0 && facts.contentLengths > 0)
+      return fail(502, "both Content-Length and Transfer-Encoding");
+    std::string& to = out_->toDownstream;
+    fmt::format_to(std::back_inserter(to), "HTTP/1.1 {} {}\r\n", status, up_.target);
+    appendEndToEnd(to, up_.fields, facts);
+    if (status == 101) {
+      if (!requestUpgrade_) return fail(502, "101 without an upgrade request");
+      to += "connection: upgrade\r\nupgrade: " + facts.upgrade + "\r\n\r\n";
+      responseHeadSent_ = true;
+      return 0;
+    }
+    if (status >= 100 && status < 200) {
+      to += "\r\n";  // interim (100 Continue): the real response follows
+      return 0;
+    }
+    up_.chunked = (p->flags & F_CHUNKED) != 0 && !clientHttp10_;
+    bool closeDelimited = !(p->flags & (F_CHUNKED | F_CONTENT_LENGTH)) && !requestHead_ && status != 204 &&
+                          status != 304;
+    if (up_.chunked) to += "transfer-encoding: chunked\r\n";
+    else if (facts.contentLengths == 1) to += "content-length: " + facts.contentLength + "\r\n";
+    // An HTTP/1.0 client cannot read chunks: the body ends with the connection.
+    if ((p->flags & F_CHUNKED) && clientHttp10_) closeAfterResponse_ = true;
+    if (closeDelimited || !llhttp_should_keep_alive(p)) closeAfterResponse_ = true;
+    if (closeAfterResponse_) to += "connection: close\r\n";
+    to += "\r\n";
+    responseHeadSent_ = true;
+    up_.fields.clear();  // from here on: trailers
+    return requestHead_ ? 1 : 0;  // 1: no body, whatever the framing says
+  }
+
+  int onResponseComplete() {
+    llhttp_t* p = &up_.parser;
+    up_.inMessage = false;
+    if (p->status_code >= 100 && p->status_code < 200 && p->status_code != 101) return 0;
+    if (up_.chunked) endChunked(up_, out_->toDownstream);
+    if (p->upgrade) return 0;
+    responsePending_ = false;
+    responseDone_ = true;
+    return HPE_PAUSED;  // anything after it waits for the next request
+  }
+
+  // --- composing ------------------------------------------------------------------
+
+  struct HeadFacts {
+    int hosts = 0, contentLengths = 0, transferEncodings = 0;
+    std::string host, contentLength, transferEncoding, contentType, upgrade;
+    std::vector<std::string> connectionTokens;
+    bool teTrailers = false;
+  };
+
+  static HeadFacts headFacts(const Headers& fields) {
+    HeadFacts f;
+    for (const auto& [rawName, rawValue] : fields) {
+      std::string name = lowerCase(rawName);
+      std::string value = trim(rawValue);
+      if (name == "host") ++f.hosts, f.host = value;
+      else if (name == "content-length") ++f.contentLengths, f.contentLength = value;
+      else if (name == "transfer-encoding") ++f.transferEncodings, f.transferEncoding = value;
+      else if (name == "content-type") f.contentType = lowerCase(value);
+      else if (name == "upgrade") f.upgrade = value;
+      else if (name == "connection") forEachToken(value, [&](std::string t) { f.connectionTokens.push_back(std::move(t)); });
+      else if (name == "te") forEachToken(value, [&](std::string t) { f.teTrailers = f.teTrailers || t == "trailers"; });
+    }
+    return f;
+  }
+
+  static void appendEndToEnd(std::string& to, const Headers& fields, const HeadFacts& facts) {
+    for (const auto& [name, value] : fields) {
+      std::string lower = lowerCase(name);
+      if (isHopByHop(lower) || isFramingField(lower)) continue;
+      if (std::find(facts.connectionTokens.begin(), facts.connectionTokens.end(), lower) != facts.connectionTokens.end())
+        continue;
+      to += name;
+      to += ": ";
+      to += trim(value);
+      to += "\r\n";
+    }
+  }
+
+  static void splitTarget(std::string_view target, RequestHead& head) {
+    // absolute-form: the authority comes from the target (RFC 9112 3.2.2).
+    if (auto scheme = target.find("://"); scheme != std::string_view::npos && target.front() != '/') {
+      std::string_view rest = target.substr(scheme + 3);
+      std::size_t slash = rest.find_first_of("/?");
+      head.authority = std::string(rest.substr(0, slash));
+      target = slash == std::string_view::npos ? std::string_view("/") : rest.substr(slash);
+    }
+    std::size_t q = target.find('?');
+    head.path = std::string(target.substr(0, q));
+    if (head.path.empty()) head.path = "/";
+    if (q != std::string_view::npos) head.query = std::string(target.substr(q + 1));
+  }
+
+  Authorizer authorizer_;
+  Http1Limits limits_;
+  llhttp_settings_t settings_{};
+  Side down_, up_;
+  FilterOutput* out_ = nullptr;
+  Mode mode_ = Mode::kHttp;
+  int failStatus_ = 0;
+  std::string failReason_;
+  bool requestHeadForwarded_ = false;  // the current request's head went upstream
+  bool responsePending_ = false;       // a forwarded request awaits its final response
+  bool responseHeadSent_ = false;
+  bool responseDone_ = false;          // set by the parser, acted on after it returns
+  bool requestUpgrade_ = false;
+  bool requestHead_ = false;
+  bool clientHttp10_ = false;
+  bool clientEnded_ = false;
+  bool closeAfterResponse_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<StreamFilter> makeHttp1Filter(Authorizer authorizer, Http1Limits limits) {
+  return std::make_unique<Http1Filter>(std::move(authorizer), limits);
+}
+
+}  // namespace weft::http
