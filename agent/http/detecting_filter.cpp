@@ -27,8 +27,8 @@ class DetectingFilter final : public StreamFilter {
     if (found == DetectedProtocol::kNeedMore && held_.size() >= kMaxHeld) found = DetectedProtocol::kOpaque;
     switch (found) {
       case DetectedProtocol::kNeedMore: return;
-      case DetectedProtocol::kHttp1: becomeFiltered(choices_.http1(), out); return;
-      case DetectedProtocol::kHttp2: becomeFiltered(choices_.http2(), out); return;
+      case DetectedProtocol::kHttp1: choose(choices_.http1, out); return;
+      case DetectedProtocol::kHttp2: choose(choices_.http2, out); return;
       case DetectedProtocol::kOpaque: becomeOpaque(out); return;
     }
   }
@@ -55,6 +55,12 @@ class DetectingFilter final : public StreamFilter {
 
  private:
   enum class State { kDetecting, kFiltered, kOpaque, kRefused };
+
+  // A protocol without a filter (none given) is opaque.
+  void choose(const std::function<std::unique_ptr<StreamFilter>()>& make, FilterOutput& out) {
+    if (make) becomeFiltered(make(), out);
+    else becomeOpaque(out);
+  }
 
   void becomeFiltered(std::unique_ptr<StreamFilter> inner, FilterOutput& out) {
     inner_ = std::move(inner);

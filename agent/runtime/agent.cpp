@@ -13,6 +13,7 @@
 
 #include "bpf_steering.h"
 #include "mesh_directory_builder.h"
+#include "mesh_inbound_policy.h"
 #include "weft/identity/local_ca.h"
 #include "weft/identity/workload_certificates.h"
 #include "weft/tunnel/tunnel_tls.h"
@@ -118,6 +119,7 @@ class Agent {
   std::unique_ptr<identity::WorkloadCertificates> certificates_;
   std::shared_ptr<tunnel::TunnelTls> tunnelTls_;
   proxy::MeshDirectoryHolder directory_;
+  MeshInboundPolicy inboundPolicy_;  // AuthorizationPolicy and port protocols, for the proxy
   std::unique_ptr<proxy::Proxy> proxy_;
   std::mutex enrollmentMutex_;  // reconcile (main thread) vs /stats (admin thread)
   std::unique_ptr<redirect::Enrollment> enrollment_;
@@ -226,11 +228,13 @@ Status Agent::setUpMesh(proxy::ProxyOptions& proxyOptions) {
   const auto& snapshot = *store_.current();
   certificates_->setWanted(localIdentities(snapshot, node_, options_.trustDomain));
   directory_.publish(buildMeshDirectory(snapshot, node_, options_.trustDomain));
+  inboundPolicy_.update(snapshot, redirect::kMeshRootNamespace);
   proxyOptions.mesh = proxy::MeshOptions{.tunnelListen = *tunnelListen,
                                          .tunnelPort = options_.tunnelPort,
                                          .tls = tunnelTls_,
                                          .certificates = certificates_.get(),
-                                         .directory = &directory_};
+                                         .directory = &directory_,
+                                         .inbound = &inboundPolicy_};
   proxyOptions.inboundListen =
       parseSocketAddress(options_.proxyAddress + ":" + std::to_string(options_.inboundPort)).value();
   auto peerAuthHooks = bpf::PeerAuthHooks::load(pinDirFor(node_, options_.bpffsDir));
@@ -252,6 +256,7 @@ void Agent::applyConfig() {
   if (certificates_) {
     certificates_->setWanted(localIdentities(snapshot, node_, options_.trustDomain));
     directory_.publish(buildMeshDirectory(snapshot, node_, options_.trustDomain));
+    inboundPolicy_.update(snapshot, redirect::kMeshRootNamespace);
   }
 }
 
@@ -262,6 +267,7 @@ nlohmann::json Agent::stats() {
   std::lock_guard lock(enrollmentMutex_);
   out["enrollment"] = enrollment_->toJson();
   if (peerAuth_) out["peerAuthentication"] = peerAuth_->toJson();
+  if (certificates_) out["authorization"] = inboundPolicy_.toJson();
   return out;
 }
 

@@ -17,6 +17,7 @@
 
 namespace weft::http {
 
+// A protocol whose factory is empty is treated as opaque.
 struct DetectionChoices {
   std::function<std::unique_ptr<StreamFilter>()> http1;
   std::function<std::unique_ptr<StreamFilter>()> http2;
