@@ -26,6 +26,7 @@ cluster_spawn_nginx_files "$origin" 8080 "$work/www" taskset -c 0 >/dev/null
 cluster_spawn_in_pod "$origin" taskset -c 0 "$bench" serve --listen 0.0.0.0:9000 >/dev/null
 cluster_wait_tcp "$client" "$origin_ip" 8080
 cluster_wait_tcp "$client" "$origin_ip" 9000
+xn_expect_1k "http://$origin_ip:8080/1k"
 
 # --- the HAProxy pair: certificates and configs from shared/peers
 pair_certs

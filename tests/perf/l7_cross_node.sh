@@ -36,9 +36,8 @@ xn_origin_file
 cluster_spawn_nginx_files "$origin" 8080 "$work/www" taskset -c 0 >/dev/null
 cluster_spawn_nginx_files --http2 "$origin" 8082 "$work/www" taskset -c 0 >/dev/null
 for port in "${origin_ports[@]}"; do cluster_wait_tcp "$client" "$origin_ip" "$port"; done
-h2=$(cluster_pod_exec "$client" curl -sS --max-time 3 --http2-prior-knowledge -o /dev/null -w '%{http_version}' \
-  "http://$origin_ip:8082/1k" 2>/dev/null || true)
-[[ $h2 == 2 ]] || { echo "l7_cross_node: the h2c origin does not answer HTTP/2 (got '$h2')" >&2; exit 1; }
+xn_expect_1k "http://$origin_ip:8080/1k"
+xn_expect_1k "http://$origin_ip:8082/1k" --http2-prior-knowledge
 
 # --- the rules, as weft AuthorizationPolicies and as HAProxy ACLs
 # N rules: N-1 DENY and one ALLOW. DENY i (1 <= i < N), by i % 3:
@@ -119,11 +118,13 @@ pair_variant() { # N OFFSET: $work/a-N.cfg and $work/b-N.cfg
   haproxy_acls "$n" >"$rules"
   render "$(pair_cfg a.cfg)" "$a" "s|:8084\$|:$((8084 + o))|; s|:8086\$|:$((8086 + o))|; s|:9443 |:$((9443 + o)) |" \
     '/option http-keep-alive/a\    option forwardfor'
+  local backends
+  backends=$(sed -n '/^backend to_b_h1$/,$p' "$a" | sed -e 's/^backend \(to_b_h[12]\)$/backend \1_h2c/' \
+    -e "s|:$((9443 + o)) |:$((9445 + o)) |")
   {
     printf '\nfrontend pair_h2c_h1\n    bind %s:%d proto h2\n    default_backend to_b_h1_h2c\n' "$a_addr" $((8087 + o))
     printf 'frontend pair_h2c_h2\n    bind %s:%d proto h2\n    default_backend to_b_h2_h2c\n' "$a_addr" $((8088 + o))
-    sed -n '/^backend to_b_h1$/,$p' "$a" | sed -e 's/^backend \(to_b_h[12]\)$/backend \1_h2c/' \
-      -e "s|:$((9443 + o)) |:$((9445 + o)) |"
+    echo "$backends"
   } >>"$a"
   render "$(pair_cfg b.cfg)" "$b" "s|:9443 |:$((9443 + o)) |" '/^frontend from_a$/,/^backend/{' "/ bind /r $rules" '}'
   {
@@ -132,7 +133,11 @@ pair_variant() { # N OFFSET: $work/a-N.cfg and $work/b-N.cfg
     cat "$rules"
     printf '    default_backend origin_h2c\nbackend origin_h2c\n    server origin %s:8082 proto h2\n' "$origin_ip"
   } >>"$b"
-  haproxy -c -q -f "$a" && haproxy -c -q -f "$b" || { echo "l7_cross_node: bad pair config $a or $b" >&2; return 1; }
+  local cfg
+  for cfg in "$a" "$b"; do
+    haproxy -c -f "$cfg" >"$work/check.log" 2>&1 ||
+      { echo "l7_cross_node: bad pair config $cfg:" >&2; cat "$work/check.log" "$cfg" >&2; return 1; }
+  done
   pair_spawn n2 "$b"
   pair_spawn n1 "$a"
 }
@@ -174,7 +179,7 @@ probe() { # PROTOCOL URL N: did the target enforce the N rules? (N empty: no rul
     '{get: $ok, denied_header: $header, post: $post,
       enforced: ($ok == "200" and $header == "403" and $post == "403")}'
 }
-h2load_run() { # URL CONNECTIONS: {rps, requests, p50_us, p99_us, failed, non_2xx}
+h2load_run() { # URL CONNECTIONS: {rps, requests, p50_us, p99_us, errors (no response), non_2xx}
   local url=$1 c=$2 log=$work/h2load.log text
   rm -f "$log"
   text=$(cluster_pod_exec "$client" taskset -c "$load_cpu" h2load -t1 -c"$c" -m"$h2_streams" -D "$seconds" \
@@ -182,8 +187,8 @@ h2load_run() { # URL CONNECTIONS: {rps, requests, p50_us, p99_us, failed, non_2x
   touch "$log"
   local rps req failed non2xx pct
   rps=$(awk '/^finished in/ {print $4}' <<<"$text")
-  req=$(awk '/^requests:/ {print $8}' <<<"$text")                   # succeeded
-  failed=$(awk '/^requests:/ {print $10 + $12 + $14}' <<<"$text")  # failed + errored + timeout
+  req=$(awk '/^requests:/ {print $6}' <<<"$text")                   # done (any status, as wrk counts)
+  failed=$(awk '/^requests:/ {print $12 + $14}' <<<"$text")        # errored + timeout: no response
   non2xx=$(awk '/^status codes:/ {print $5 + $7 + $9}' <<<"$text") # 3xx + 4xx + 5xx
   # h2load prints no percentiles: nearest rank over its per-request log
   pct=$(awk -F'\t' '$2 != -1 {print $3}' "$log" | sort -n |
@@ -193,7 +198,7 @@ h2load_run() { # URL CONNECTIONS: {rps, requests, p50_us, p99_us, failed, non_2x
   jq -n --arg rps "${rps:-0}" --arg req "${req:-0}" --arg f "${failed:-0}" --arg n "${non2xx:-0}" --arg pct "$pct" \
     '($pct | split(" ") | map(tonumber)) as $p
      | {rps: ($rps|tonumber), requests: ($req|tonumber), p50_us: $p[0], p99_us: $p[1],
-        failed: ($f|tonumber), non_2xx: ($n|tonumber)}'
+        errors: ($f|tonumber), non_2xx: ($n|tonumber)}'
 }
 measure() { # PROTOCOL TARGET POLICIES URL PIDS...: one JSON object (POLICIES "" for none)
   local proto=$1 target=$2 n=$3 url=$4 before after load check hz

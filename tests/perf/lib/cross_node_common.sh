@@ -8,7 +8,9 @@
 #   xn_cluster_up          the cluster, an EXIT trap that removes it (and
 #                          $work), and: work client origin origin_ip a_addr
 #                          (proxy A, where n1's pods reach it) b_addr (B)
-#   xn_origin_file         $work/www/1k, the 1 KiB response
+#   xn_origin_file         $work/www/1k, the 1 KiB response, readable by nginx
+#   xn_expect_1k URL [CURL ARGS...]
+#                          fails unless the client pod gets 200 and 1024 bytes
 #   pair_certs             $work/certs (sets certs): a CA, a.pem and b.pem
 #                          (ECDSA P-256, client and server auth)
 #   pair_cfg NAME          path of shared/peers/haproxy-pair/NAME (checked)
@@ -47,6 +49,17 @@ xn_cluster_up() {
 xn_origin_file() {
   mkdir -p "$work/www"
   head -c 1024 /dev/zero | tr '\0' 'x' >"$work/www/1k"
+  # mktemp -d makes $work 0700, and nginx's worker runs as nobody: without
+  # this every request gets a 403 page instead of the file.
+  chmod 755 "$work" "$work/www"
+  chmod 644 "$work/www/1k"
+}
+
+xn_expect_1k() { # URL [CURL ARGS...]: fail unless the client gets 200 and the 1 KiB file from URL
+  local got
+  got=$(cluster_pod_exec "$client" curl -sS --max-time 3 -o /dev/null -w '%{http_code} %{size_download}' "${@:2}" "$1" \
+    2>/dev/null || true)
+  [[ $got == "200 1024" ]] || { echo "perf: $1 answers '$got', not '200 1024' (status, bytes)" >&2; return 1; }
 }
 
 pair_certs() {
