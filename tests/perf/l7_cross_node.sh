@@ -6,21 +6,46 @@
 #
 #   tests/perf/l7_cross_node.sh [--out DIR] [--rounds N] [--seconds S]
 #
-# Client pod n1-p1 (wrk; h2load with prior knowledge, 32 connections, one
-# stream each) on CPU 1; proxies and the origin pod n2-p1 (nginx, one worker,
-# 1 KiB: HTTP/1.1 on 8080, h2c on 8082, declared by a Service as http/http2)
-# on CPU 0. Writes DIR/l7_cross_node.json and .md; numbers only, nothing
-# passes or fails on timing: goals are reported with met true/false, and a
-# goal is met only where both weft and the pair proved they enforced the rules
-# in that run (a request with a denied header and a POST get 403, a plain GET
-# gets 200: "enforced" per target). See tests/perf/README.md.
+# Defaults: 1 round of 5 s per target (14 targets, about 90 s a round).
+# Client pod n1-p1 on CPU 1; proxies and the origin pod n2-p1 (nginx, one
+# worker, a 1 KiB file: HTTP/1.1 on 8080, h2c with prior knowledge on 8082,
+# declared by a Service as `http` and `http2`) on CPU 0.
+#
+# Load, 32 connections, one request in flight on each:
+#   http1  wrk -t1 -c32: requests/s and wrk's p50/p99
+#   http2  h2load -t1 -c32 -m1 -D S: requests/s (all responses, as wrk);
+#          p50/p99 by nearest rank over its --log-file (h2load itself prints
+#          only mean/sd/max)
+# Targets, per protocol: direct (no proxy); haproxy-h1-N and haproxy-h2-N (the
+# pair, HTTP/1.1 or HTTP/2 with http-reuse always between A and B, N = 10 or
+# 100 rules at B; A takes h2c from HTTP/2 clients and B then uses the h2c
+# origin); weft-N (the agents, one worker each, with N policies written to
+# both nodes' config dirs; the script waits for both to reload).
+#
+# The N rules (authz_policies / haproxy_acls below, generated from one list):
+# N-1 DENY on exact and prefix paths, methods on a path prefix, and header
+# conditions, plus one ALLOW for GET /1k from the client's SPIFFE principal
+# and pod address (the pair: A's certificate CN and A's X-Forwarded-For).
+# Every benchmark request is checked against all N and allowed.
+#
+# Before each measurement the target is probed: a GET /1k must get 200, the
+# same GET with the header the last DENY names, and a POST (not in the
+# ALLOW), must get 403. "enforced" in the JSON records the outcome per target
+# (false for direct, by construction); the run never stops on it. Until weft's
+# L7 filters are in, weft relays these ports as L4 and reports enforced false.
+#
+# Writes DIR/l7_cross_node.json (every run, medians per protocol and target,
+# goals) and DIR/l7_cross_node.md. Numbers only: nothing passes or fails on
+# timing. Goals (weft >= 1.5x the pair's requests/s, per protocol, rule count
+# and pair variant) carry met true/false, and met is true only when both
+# weft and the pair were "enforced" in every round.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib/cross_node_common.sh"
 
 rounds=1
 seconds=5
-perf_setup l7_cross_node 2,16p "$@"
+perf_setup l7_cross_node 2,41p "$@"
 h2_streams=1 # h2load -m: concurrent streams per connection (32 in flight, as wrk's 32 connections)
 policy_counts=(10 100)
 for tool in wrk h2load curl haproxy nginx; do
