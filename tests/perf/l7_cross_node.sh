@@ -230,7 +230,11 @@ measure() { # PROTOCOL TARGET POLICIES URL PIDS...: one JSON object (POLICIES ""
   shift 4
   check=$(probe "$proto" "$url" "$n")
   before=$(cpu_ticks "$@")
-  if [[ $proto == http1 ]]; then load=$(wrk_run "$url" 32); else load=$(h2load_run "$url" 32); fi
+  if [[ $proto == http1 ]]; then
+    load=$(wrk_run "$url" 32 | jq -c '{rps, requests, p50_us, p99_us, errors: .socket_errors, non_2xx}')
+  else
+    load=$(h2load_run "$url" 32)
+  fi
   after=$(cpu_ticks "$@")
   hz=$(getconf CLK_TCK)
   jq -n --arg proto "$proto" --arg target "$target" --arg n "$n" --argjson load "$load" --argjson check "$check" \
@@ -246,7 +250,7 @@ results=$work/results.jsonl
 : >"$results"
 for ((r = 1; r <= rounds; r++)); do
   echo "l7_cross_node: round $r/$rounds" >&2
-  # shellcheck disable=SC2086 # pid lists
+  # shellcheck disable=SC2086,SC2046 # pid lists
   {
     measure http1 direct "" "$(url "$origin_ip" 8080)"
     measure http2 direct "" "$(url "$origin_ip" 8082)"
@@ -280,7 +284,7 @@ jq -s --arg stamp "$stamp" --argjson seconds "$seconds" --argjson streams "$h2_s
   (group_by([.protocol, .target]) | map({protocol: .[0].protocol, target: .[0].target, policies: .[0].policies,
       rps: (map(.rps) | median), p50_us: (map(.p50_us) | median), p99_us: (map(.p99_us) | median),
       proxy_cpu_us_per_request: (map(.proxy_cpu_us_per_request) | median),
-      non_2xx: (map(.non_2xx) | add), enforced: (map(.enforced) | all)})) as $rows
+      non_2xx: (map(.non_2xx) | add), errors: (map(.errors) | add), enforced: (map(.enforced) | all)})) as $rows
   | ($rows | group_by(.protocol) | map({key: .[0].protocol, value: (map({key: .target, value: del(.protocol, .target)})
       | from_entries)}) | from_entries) as $m
   | {timestamp: $stamp, seconds: $seconds, rounds: (map(.round) | max), connections: 32,
@@ -297,10 +301,10 @@ jq -s --arg stamp "$stamp" --argjson seconds "$seconds" --argjson streams "$h2_s
   "$results" >"$out/l7_cross_node.json"
 
 {
-  echo "| protocol | target | rules | req/s (32 conn) | p50 us | p99 us | proxy CPU us/req | non-2xx | enforced |"
-  echo "|---|---|---|---|---|---|---|---|---|"
+  echo "| protocol | target | rules | req/s (32 conn) | p50 us | p99 us | proxy CPU us/req | non-2xx | errors | enforced |"
+  echo "|---|---|---|---|---|---|---|---|---|---|"
   jq -r '.medians | to_entries[] | .key as $p | .value | to_entries[] | .value as $v
-    | "| \($p) | \(.key) | \($v.policies // "-") | \($v.rps|floor) | \($v.p50_us) | \($v.p99_us) | \(if $v.proxy_cpu_us_per_request then ($v.proxy_cpu_us_per_request*10|round)/10 else "-" end) | \($v.non_2xx) | \($v.enforced) |"' \
+    | "| \($p) | \(.key) | \($v.policies // "-") | \($v.rps|floor) | \($v.p50_us) | \($v.p99_us) | \(if $v.proxy_cpu_us_per_request then ($v.proxy_cpu_us_per_request*10|round)/10 else "-" end) | \($v.non_2xx) | \($v.errors) | \($v.enforced) |"' \
     "$out/l7_cross_node.json"
   echo
   echo "| goal | weft req/s | pair req/s | ratio | wanted | enforced (weft, pair) | met |"

@@ -25,7 +25,8 @@
 #   to_us VALUE            wrk's "1.23ms"-style durations in microseconds
 #   wrk_run URL CONNS [WRK ARGS...]
 #                          $seconds of wrk from the client on $load_cpu:
-#                          {rps, requests, p50_us, p99_us, error_lines, non_2xx}
+#                          {rps, requests, p50_us, p99_us, error_lines, non_2xx,
+#                          socket_errors (connect + read + write + timeout)}
 #   start_weft [FLAGS...]  agents on n1 and n2 (one worker, CPU 0), ready, and
 #                          every port of origin_ports (default 8080) reachable
 #   stop_weft, weft_pids
@@ -122,17 +123,18 @@ wrk_run() { # URL CONNECTIONS [extra wrk args...]
   local url=$1 c=$2 text
   shift 2
   text=$(cluster_pod_exec "$client" taskset -c "$load_cpu" wrk -t1 -c"$c" -d"${seconds}s" --latency "$@" "$url" 2>&1) || true
-  local rps req p50 p99 errors non2xx
+  local rps req p50 p99 errors non2xx socket
   rps=$(awk '/Requests\/sec:/ {print $2}' <<<"$text")
   req=$(awk '/requests in/ {print $1}' <<<"$text")
   p50=$(to_us "$(awk '$1 == "50%" {print $2}' <<<"$text")")
   p99=$(to_us "$(awk '$1 == "99%" {print $2}' <<<"$text")")
   errors=$(awk '/Non-2xx|Socket errors/ {n++} END {print n + 0}' <<<"$text")
   non2xx=$(awk '/Non-2xx/ {print $NF}' <<<"$text")
+  socket=$(awk '/Socket errors:/ {gsub(/,/, ""); print $4 + $6 + $8 + $10}' <<<"$text")
   jq -n --arg rps "${rps:-0}" --arg req "${req:-0}" --arg p50 "${p50:-0}" --arg p99 "${p99:-0}" --arg e "$errors" \
-    --arg n "${non2xx:-0}" \
+    --arg n "${non2xx:-0}" --arg s "${socket:-0}" \
     '{rps: ($rps|tonumber), requests: ($req|tonumber), p50_us: ($p50|tonumber), p99_us: ($p99|tonumber),
-      error_lines: ($e|tonumber), non_2xx: ($n|tonumber)}'
+      error_lines: ($e|tonumber), non_2xx: ($n|tonumber), socket_errors: ($s|tonumber)}'
 }
 
 start_weft() { # extra agent flags
