@@ -195,7 +195,7 @@ status() { # PROTOCOL URL [CURL ARGS...]: the HTTP status through the client pod
   [[ $proto == http2 ]] && h2=(--http2-prior-knowledge)
   cluster_pod_exec "$client" curl -sS --max-time 3 "${h2[@]}" -o /dev/null -w '%{http_code}' "$@" "$url" 2>/dev/null || true
 }
-probe() { # PROTOCOL URL N: did the target enforce the N rules? (N empty: no rules expected)
+probe() { # PROTOCOL URL N: did the target enforce the N rules? (direct: N empty, probed as 10)
   local proto=$1 url=$2 n=${3:-10} ok header post
   ok=$(status "$proto" "$url")
   header=$(status "$proto" "$url" -H "$(probe_header "$n"): yes")
