@@ -371,27 +371,31 @@ cluster_spawn_nginx() {
   _cl_spawn_nginx "$pod" "$port" "location / { return 200 \"$pod\\n\"; }" "access_log @DIR@/access.log;"
 }
 
-# cluster_spawn_nginx_files POD PORT DIR [PREFIX...]: nginx in the pod on
-# <pod ip>:PORT serving the files of DIR, as a benchmark origin wants it (one
-# worker, no access log, keep-alive without a request limit); PREFIX runs it
-# (e.g. taskset -c 0, which its worker inherits). Prints the master pid.
+# cluster_spawn_nginx_files [--http2] POD PORT DIR [PREFIX...]: nginx in the
+# pod on <pod ip>:PORT serving the files of DIR, as a benchmark origin wants it
+# (one worker, no access log, keep-alive without a request limit); PREFIX runs
+# it (e.g. taskset -c 0, which its worker inherits). With --http2 the port
+# speaks cleartext HTTP/2 with prior knowledge (h2c) instead of HTTP/1.1.
+# Prints the master pid.
 cluster_spawn_nginx_files() {
+  local listen=''
+  if [[ ${1:-} == --http2 ]]; then listen=' http2'; shift; fi
   local pod=$1 port=$2 root=$3
   shift 3
-  _cl_spawn_nginx "$pod" "$port" "root $root;" \
+  _cl_spawn_nginx "$pod" "$port$listen" "root $root;" \
     "access_log off; keepalive_requests 1000000; keepalive_timeout 120s;" "$@"
 }
 
-# POD PORT SERVER_DIRECTIVES HTTP_DIRECTIVES [PREFIX...]; @DIR@ in the
-# directives is the server's own directory.
+# POD "PORT[ LISTEN_PARAMS]" SERVER_DIRECTIVES HTTP_DIRECTIVES [PREFIX...];
+# @DIR@ in the directives is the server's own directory.
 _cl_spawn_nginx() {
-  local pod=$1 port=$2 server=$3 settings=$4 st dir ip
+  local pod=$1 port=${2%% *} listen=$2 server=$3 settings=$4 st dir ip
   shift 4
   command -v nginx >/dev/null 2>&1 || _cl_err "nginx not found: install nginx-light (scripts/setup)" || return 1
   ip=$(cluster_pod_ip "$pod") && st=$(cluster_state_dir) || return 1
   dir=$st/run/$pod-nginx-$port
   mkdir -p "$dir/tmp" || return 1
-  _cl_nginx_conf "$dir" "$ip" "$port" "$pod" "$server" "${settings//@DIR@/$dir}" >"$dir/nginx.conf" || return 1
+  _cl_nginx_conf "$dir" "$ip" "$listen" "$pod" "$server" "${settings//@DIR@/$dir}" >"$dir/nginx.conf" || return 1
   cluster_spawn_in_pod --log "$dir/stderr.log" "$pod" \
     "$@" nginx -p "$dir" -e "$dir/error.log" -c "$dir/nginx.conf" -g 'daemon off;'
 }

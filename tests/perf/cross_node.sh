@@ -12,83 +12,33 @@
 # numbers only: nothing here passes or fails on timing (goals are reported).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-source "$here/lib/perf_common.sh"
+source "$here/lib/cross_node_common.sh"
 
 rounds=1
 seconds=5
 bulk_mib=1024
 perf_setup cross_node 2,13p "$@"
-work=$(mktemp -d)
-
-WEFT_CLUSTER_QUIET=1 cluster_up --nodes 2 --pods 1 >/dev/null
-trap 'agent_stop n1 >/dev/null 2>&1; agent_stop n2 >/dev/null 2>&1; cluster_down >/dev/null 2>&1; rm -rf "$work"' EXIT
-client=n1-p1
-origin=n2-p1
-origin_ip=$(cluster_pod_ip "$origin")
-a_addr=$(cluster_node_gw n1)  # where pods of n1 reach proxy A
-b_addr=$(cluster_node_ip n2)
+xn_cluster_up
 
 # --- the origin: nginx (1 KiB, keep-alive, no logs) and weft-bench for bulk
-mkdir -p "$work/www"
-head -c 1024 /dev/zero | tr '\0' 'x' >"$work/www/1k"
+xn_origin_file
 cluster_spawn_nginx_files "$origin" 8080 "$work/www" taskset -c 0 >/dev/null
 cluster_spawn_in_pod "$origin" taskset -c 0 "$bench" serve --listen 0.0.0.0:9000 >/dev/null
 cluster_wait_tcp "$client" "$origin_ip" 8080
 cluster_wait_tcp "$client" "$origin_ip" 9000
+xn_expect_1k "http://$origin_ip:8080/1k"
 
 # --- the HAProxy pair: certificates and configs from shared/peers
-certs=$work/certs
-mkdir -p "$certs"
-openssl req -x509 -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:P-256 -days 2 -subj "/CN=pair CA" \
-  -keyout "$certs/ca.key" -out "$certs/ca.crt" 2>/dev/null
-for side in a b; do
-  openssl req -new -nodes -newkey ec -pkeyopt ec_paramgen_curve:P-256 -subj "/CN=$side.mesh.test" \
-    -keyout "$certs/$side.key" -out "$certs/$side.csr" 2>/dev/null
-  printf 'subjectAltName=DNS:%s.mesh.test\nextendedKeyUsage=serverAuth,clientAuth\n' "$side" >"$certs/$side.ext"
-  openssl x509 -req -in "$certs/$side.csr" -CA "$certs/ca.crt" -CAkey "$certs/ca.key" -CAcreateserial -days 2 \
-    -extfile "$certs/$side.ext" -out "$certs/$side.crt" 2>/dev/null
-  cat "$certs/$side.crt" "$certs/$side.key" >"$certs/$side.pem"
-done
-peers=$root/../shared/peers/haproxy-pair
-[ -f "$peers/a.cfg" ] || { echo "cross_node: $peers not found (shared/ beside the repository)" >&2; exit 1; }
-# maxconn 20000 needs 40,014 descriptors; where the hard limit is lower (20,000
-# here, and root cannot raise it), the pair gets what fits: the benchmark
-# opens at most a few hundred connections.
-fd_limit=$(ulimit -Hn)
-maxconn=20000
-[[ $fd_limit != unlimited ]] && ((fd_limit < 40100)) && maxconn=$(((fd_limit - 100) / 2))
-render() {
-  sed -e "s|CLIENT_SIDE_ADDR|$a_addr|g; s|B_ADDR|$b_addr|g; s|ORIGIN_ADDR|$origin_ip|g; s|CERTS|$certs|g" \
-    -e "s|maxconn 20000|maxconn $maxconn|" "$1" >"$2"
-}
-render "$peers/a.cfg" "$work/a.cfg"
-render "$peers/b.cfg" "$work/b.cfg"
+pair_certs
+render "$(pair_cfg a.cfg)" "$work/a.cfg"
+render "$(pair_cfg b.cfg)" "$work/b.cfg"
 render "$here/peers/haproxy-l4-a.cfg" "$work/l4-a.cfg"
 render "$here/peers/haproxy-l4-b.cfg" "$work/l4-b.cfg"
-haproxy_pids=()
-for cfg in b l4-b; do cluster_spawn_on_node n2 taskset -c 0 haproxy -db -f "$work/$cfg.cfg" >/dev/null; done
-for cfg in a l4-a; do cluster_spawn_on_node n1 taskset -c 0 haproxy -db -f "$work/$cfg.cfg" >/dev/null; done
-sleep 0.5
-pair_pids=$(pgrep -f "haproxy -db -f $work/[ab].cfg" | tr "\n" " " || true)
-[ -n "$pair_pids" ] || { echo "cross_node: HAProxy did not start; its logs:" >&2; tail -n 5 "$(cluster_state_dir)"/logs/n*.log >&2; exit 1; }
+for cfg in b l4-b; do pair_spawn n2 "$work/$cfg.cfg"; done
+for cfg in a l4-a; do pair_spawn n1 "$work/$cfg.cfg"; done
+pair_pids=$(pair_pids "$work/a.cfg" "$work/b.cfg")
 
 # --- measuring
-cpu_ticks() { local t=0 pid; for pid in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$pid/stat"))); done; echo $t; }
-to_us() { awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) print n; else if (v ~ /ms$/) print n * 1000; else if (v ~ /s$/) print n * 1000000; else print n }'; }
-# wrk against URL with C connections: {"rps","requests","p50_us","p99_us"}
-wrk_run() { # URL CONNECTIONS [extra wrk args...]
-  local url=$1 c=$2 text
-  shift 2
-  text=$(cluster_pod_exec "$client" taskset -c "$load_cpu" wrk -t1 -c"$c" -d"${seconds}s" --latency "$@" "$url" 2>&1) || true
-  local rps req p50 p99 errors
-  rps=$(awk '/Requests\/sec:/ {print $2}' <<<"$text")
-  req=$(awk '/requests in/ {print $1}' <<<"$text")
-  p50=$(to_us "$(awk '$1 == "50%" {print $2}' <<<"$text")")
-  p99=$(to_us "$(awk '$1 == "99%" {print $2}' <<<"$text")")
-  errors=$(awk '/Non-2xx|Socket errors/ {n++} END {print n + 0}' <<<"$text")
-  jq -n --arg rps "${rps:-0}" --arg req "${req:-0}" --arg p50 "${p50:-0}" --arg p99 "${p99:-0}" --arg e "$errors" \
-    '{rps: ($rps|tonumber), requests: ($req|tonumber), p50_us: ($p50|tonumber), p99_us: ($p99|tonumber), error_lines: ($e|tonumber)}'
-}
 bulk_run() { # ADDR: Gbit/s of one stream of bulk-mib up
   cluster_pod_exec "$client" taskset -c "$load_cpu" "$bench" bulk --connect "$1" --bytes "${bulk_mib}M" 2>/dev/null |
     jq '.gbps // 0' || echo 0
@@ -113,14 +63,6 @@ measure() { # NAME HTTP_URL BULK_ADDR PIDS...: one JSON object
     '{target: $name, rr1: $one, rr32: $many, new_connections_per_s: $churn.rps, bulk_gbps: $gbps,
       proxy_cpu_us_per_request: $cpu}'
 }
-start_weft() { # extra agent flags
-  local node
-  for node in n1 n2; do agent_start "$node" --proxy-addr "$(cluster_node_gw "$node")" --workers 1 "$@" >/dev/null; done
-  agent_wait_ready n1 && agent_wait_ready n2
-  for node in n1 n2; do taskset -acp 0 "$(cat "$(cluster_state_dir)/run/agent-$node.pid")" >/dev/null; done
-  cluster_wait_tcp "$client" "$origin_ip" 8080
-}
-weft_pids() { echo "$(cat "$(cluster_state_dir)/run/agent-n1.pid") $(cat "$(cluster_state_dir)/run/agent-n2.pid")"; }
 
 results=$work/results.jsonl
 : >"$results"
@@ -133,18 +75,16 @@ for ((r = 1; r <= rounds; r++)); do
     measure haproxy-h2 "http://$a_addr:8086/1k" "" $pair_pids
     start_weft
     measure weft "http://$origin_ip:8080/1k" "$origin_ip:9000" $(weft_pids)
-    agent_stop n1; agent_stop n2
+    stop_weft
     start_weft --sockmap on
     measure weft-sockmap "http://$origin_ip:8080/1k" "$origin_ip:9000" $(weft_pids)
-    agent_stop n1; agent_stop n2
+    stop_weft
   } | jq -c --argjson round "$r" '. + {round: $round}' >>"$results"
 done
 
 # --- medians and the goals of the issue
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
-jq -s --arg stamp "$stamp" --argjson seconds "$seconds" --argjson bulk "$bulk_mib" '
-  def median: sort | if length == 0 then null elif length % 2 == 1 then .[length / 2 | floor]
-              else (.[length / 2 - 1] + .[length / 2]) / 2 end;
+jq -s --arg stamp "$stamp" --argjson seconds "$seconds" --argjson bulk "$bulk_mib" "$XN_JQ_MEDIAN"'
   (group_by(.target) | map({key: .[0].target, value: {
       rr1_rps: (map(.rr1.rps) | median), rr1_p50_us: (map(.rr1.p50_us) | median), rr1_p99_us: (map(.rr1.p99_us) | median),
       rr32_rps: (map(.rr32.rps) | median), rr32_p50_us: (map(.rr32.p50_us) | median), rr32_p99_us: (map(.rr32.p99_us) | median),
