@@ -50,6 +50,7 @@ std::string_view reasonPhrase(int status) {
     case 405: return "Method Not Allowed";
     case 414: return "URI Too Long";
     case 431: return "Request Header Fields Too Large";
+    case 501: return "Not Implemented";
     case 502: return "Bad Gateway";
     default: return "Error";
   }
@@ -127,6 +128,16 @@ class Http1Filter final : public StreamFilter {
       return;
     }
     if (mode_ == Mode::kClosed) return;
+    // A tunnel stream delivers its end even while the filter holds a
+    // pipelined request: the held requests still go first.
+    if (!down_.held.empty()) {
+      endPending_ = true;
+      return;
+    }
+    clientEnd();
+  }
+
+  void clientEnd() {
     clientEnded_ = true;
     if (down_.inMessage) {
       // A request cut short: a forwarded head must not look complete upstream.
@@ -178,7 +189,31 @@ class Http1Filter final : public StreamFilter {
 
   // --- running the parsers ---------------------------------------------------
 
+  // Debian's llhttp 8.1 takes a lone CR for a line end in the head (newer
+  // llhttp refuses it): "x:\rTransfer-Encoding: chunked" would then be a
+  // header a strict upstream does not see. So every CR of a request head
+  // must be followed by LF. The head is scanned from the message start,
+  // which is known exactly where the parser paused after the last message,
+  // up to the CRLF CRLF that ends it.
+  bool headHasBareCr(std::string_view bytes) {
+    for (char c : bytes) {
+      if (!scan_.active) return false;
+      if (scan_.pendingCr && c != '\n') return true;
+      scan_.pendingCr = c == '\r';
+      if (c != '\r' && c != '\n') scan_.sawContent = true;
+      scan_.window = (scan_.window << 8) | static_cast<unsigned char>(c);
+      if (scan_.sawContent && (scan_.window & 0xffffffff) == 0x0d0a0d0a) scan_.active = false;
+    }
+    return false;
+  }
+
   void runDown(std::string_view bytes) {
+    if (headHasBareCr(bytes)) {
+      failStatus_ = 400;
+      failReason_ = "CR without LF in the request head";
+      failRequest();
+      return;
+    }
     down_.chunkStart = bytes.data();
     llhttp_errno_t err = llhttp_execute(&down_.parser, bytes.data(), bytes.size());
     if (!bytes.empty()) down_.previousLastByte = bytes.back();
@@ -189,6 +224,7 @@ class Http1Filter final : public StreamFilter {
         down_.held.assign(llhttp_get_error_pos(&down_.parser), end);
         down_.paused = true;
         out_->pauseDownstream = true;
+        scan_ = {};  // the held bytes start the next message
         return;
       case HPE_PAUSED_UPGRADE:
         down_.held.assign(llhttp_get_error_pos(&down_.parser), end);
@@ -211,6 +247,7 @@ class Http1Filter final : public StreamFilter {
       out_->toDownstream.append(stop, end);
       out_->toUpstream += down_.held;
       down_.held.clear();
+      if (endPending_) out_->endUpstream = true;
       return;
     }
     if (err != HPE_OK && err != HPE_PAUSED) {
@@ -240,6 +277,10 @@ class Http1Filter final : public StreamFilter {
       llhttp_resume(&down_.parser);
     }
     if (!held.empty()) runDown(held);
+    if (endPending_ && mode_ == Mode::kHttp && down_.held.empty()) {
+      endPending_ = false;
+      clientEnd();
+    }
   }
 
   // --- failures ---------------------------------------------------------------
@@ -359,13 +400,23 @@ class Http1Filter final : public StreamFilter {
   int onRequestHead() {
     llhttp_t* p = &down_.parser;
     if (p->method == HTTP_CONNECT) return fail(405, "CONNECT is not proxied");
+    // llhttp also parses RTSP, whose methods are not HTTP's: not forwarded
+    // as HTTP. (ICE's SOURCE is Icecast's HTTP/1.0 method and passes.)
+    if (p->method >= HTTP_DESCRIBE && p->method <= HTTP_FLUSH) return fail(400, "not an HTTP request");
+    // RFC 9112 3.2: the target is ASCII. Debian's llhttp 8.1 lets UTF-8 through.
+    for (char c : down_.target)
+      if (static_cast<unsigned char>(c) <= 0x20 || static_cast<unsigned char>(c) >= 0x7f)
+        return fail(400, "request target with a byte outside visible ASCII");
     HeadFacts facts = headFacts(down_.fields);
     if (facts.hosts > 1) return fail(400, "more than one Host header");
     if (facts.contentLengths > 1) return fail(400, "more than one Content-Length header");
     if (facts.transferEncodings > 0) {
       if (facts.contentLengths > 0) return fail(400, "both Content-Length and Transfer-Encoding");
+      // Another coding would have to be decoded to re-frame the body, and
+      // passing it on as it is would let two parsers disagree (RFC 9112 6.1:
+      // 501 for a coding the server does not implement).
       if (facts.transferEncodings > 1 || !equalsIgnoringCase(facts.transferEncoding, "chunked"))
-        return fail(400, "Transfer-Encoding other than chunked");
+        return fail(501, "Transfer-Encoding other than chunked");
     }
     RequestHead head;
     head.method = llhttp_method_name(static_cast<llhttp_method_t>(p->method));
@@ -516,8 +567,17 @@ class Http1Filter final : public StreamFilter {
     if (q != std::string_view::npos) head.query = std::string(target.substr(q + 1));
   }
 
+  struct HeadScan {
+    bool active = true;
+    bool pendingCr = false;
+    bool sawContent = false;
+    std::uint32_t window = 0;
+  };
+
   Authorizer authorizer_;
   Http1Limits limits_;
+  HeadScan scan_;
+  bool endPending_ = false;  // the client ended while a pipelined request was held
   llhttp_settings_t settings_{};
   Side down_, up_;
   FilterOutput* out_ = nullptr;

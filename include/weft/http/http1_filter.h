@@ -4,12 +4,13 @@
 //
 // - Rejected with 400 (then the connection closes, nothing of the request
 //   forwarded): any llhttp error, Content-Length with Transfer-Encoding,
-//   duplicate Content-Length (equal or not), a Transfer-Encoding other than
-//   exactly "chunked", obs-fold and whitespace before a colon (which
-//   Debian's llhttp 8.1 accepts even in strict mode), invalid header names,
-//   more than one Host. 431 beyond maxHeaderBytes or maxHeaders, 414 for a
-//   request target over maxTargetBytes, 405 for CONNECT (the mesh carries
-//   tunnels itself; a CONNECT through it would escape policy).
+//   duplicate Content-Length (equal or not), obs-fold, a CR without LF in
+//   the head and non-ASCII targets (the last three Debian's llhttp 8.1
+//   accepts even in strict mode), invalid header names, more than one Host,
+//   RTSP requests. 501 for a Transfer-Encoding other than exactly
+//   "chunked", 431 beyond maxHeaderBytes or maxHeaders, 414 for a request
+//   target over maxTargetBytes, 405 for CONNECT (the mesh carries tunnels
+//   itself; a CONNECT through it would escape policy).
 // - One request in flight: the next request's bytes are held (and the
 //   client not read) until the response to the previous one has ended, so
 //   the upstream never sees a request before the previous response ended and

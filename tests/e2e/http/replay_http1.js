@@ -85,8 +85,10 @@ function llhttpCases(dir) {
         // Pausing and skipBody change only how llhttp's test harness drives
         // the parser, not what the bytes mean; request-finish cases are plain
         // requests. "request-lenient-*" need flags a strict proxy refuses;
-        // upgrades are judged like them (the log stops at the upgrade).
-        const lenient = (meta.type !== 'request' && meta.type !== 'request-finish') || expectation.upgrade;
+        // upgrades are judged like them (the log stops at the upgrade), and
+        // so is skipBody, where the harness itself declares the body absent.
+        const lenient = (meta.type !== 'request' && meta.type !== 'request-finish') || expectation.upgrade ||
+            meta.skipBody === true;
         if (meta.type.startsWith('request')) {
           cases.push({name: `${file}: ${heading}`, raw, kind: lenient ? 'lenient' : 'llhttp', ...expectation});
         }
@@ -159,6 +161,18 @@ function exchange(raw) {
 
 // --- oracles -----------------------------------------------------------------
 
+// Inputs llhttp's newer test suite expects to be accepted and weft refuses
+// on purpose. Only a refusal is excused here (nothing upstream, an error
+// status to the client), never a forwarded input.
+const refusedByDesign = {
+  'method.md: QUERY request': 'Debian\'s llhttp 8.1 predates the QUERY method',
+  'method.md: ANNOUNCE request with RTSP': 'RTSP is not HTTP: not forwarded as HTTP',
+  'transfer-encoding.md: POST with `chunked` as last transfer-encoding':
+      'codings other than chunked get 501: re-framing would need decoding them',
+  'transfer-encoding.md: POST with `chunked` as last transfer-encoding (multiple headers)':
+      'codings other than chunked get 501, and so do several Transfer-Encoding lines',
+};
+
 const proxyRejected = (reply) => reply.statuses.some((s) => s >= 400 && s < 500) || reply.statuses.length === 0;
 const parseErrors = (record) => record.errors.filter((e) => e !== 'HPE_INVALID_EOF_STATE');
 
@@ -200,11 +214,16 @@ async function main() {
   const records = new Records(recordFile);
   records.poll();
   const base = records.lines.length;
-  const summary = {kind, cases: cases.length, rejected: 0, forwarded: 0, failed: 0, failures: []};
+  const summary = {kind, cases: cases.length, rejected: 0, forwarded: 0, failed: 0, failures: [], refusedByDesign: []};
   for (let i = 0; i < cases.length; i++) {
     const reply = await exchange(cases[i].raw);
     const record = await records.waitFor(base + i + 1, 5000);
-    const verdict = judge(cases[i], reply, record);
+    let verdict = judge(cases[i], reply, record);
+    const excuse = refusedByDesign[cases[i].name];
+    if (excuse && record && record.requests.length === 0 && reply.statuses.some((s) => s >= 400)) {
+      verdict = 'rejected';
+      summary.refusedByDesign.push({name: cases[i].name, why: excuse});
+    }
     if (verdict === 'rejected' || verdict === 'forwarded') {
       summary[verdict]++;
     } else {
