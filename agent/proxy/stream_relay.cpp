@@ -112,16 +112,21 @@ void StreamRelay::onResponse(int status) {
 }
 
 void StreamRelay::armRecv() {
-  if (closing_ || localEof_ || !established_ || !tunnel_ || bufferId_ >= 0 || !streamSending_.empty()) return;
+  // One receive at a time: with a filter this is reached from the stream's
+  // side too, and a second receive on the socket could reorder its bytes.
+  if (closing_ || localEof_ || !established_ || !tunnel_ || receiving_ || bufferId_ >= 0 || !streamSending_.empty())
+    return;
   io::BufferRing& pool = worker_.pool(Worker::kStreamPool);
   io_uring_sqe* sqe = worker_.ring().prepare(&recvOp_);
   io_uring_prep_recv(sqe, fd_, nullptr, pool.bufferSize(), 0);
   sqe->flags |= IOSQE_BUFFER_SELECT;
   sqe->buf_group = pool.group();
+  receiving_ = true;
   ++inFlight_;
 }
 
 void StreamRelay::onRecv(int result, std::uint32_t flags) {
+  receiving_ = false;
   if (result > 0) {
     bufferId_ = io::BufferRing::idFromFlags(flags);
     if (closing_ || !tunnel_) {

@@ -91,6 +91,7 @@ class StreamRelay final : public WorkerConnection, public tunnel::StreamHandler 
   bool remoteEnd_ = false;
   bool shutdownSent_ = false;
   bool closing_ = false;
+  bool receiving_ = false;  // a receive from the local socket is in flight
   bool resetOnClose_ = false;
   int bufferId_ = -1;  // the provided buffer the session is sending from
   int inFlight_ = 0;

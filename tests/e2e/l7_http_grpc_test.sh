@@ -24,7 +24,7 @@
 source "$(dirname "$0")/lib/e2e.sh"
 here=$(cd "$(dirname "$0")" && pwd)
 shared=$(cd "$here/../../.." && pwd)/shared/testdata/http1
-for tool in node curl jq nginx; do
+for tool in node curl jq nginx wrk; do
   command -v "$tool" >/dev/null || { fail "$tool is installed" "this test drives it"; assert_done; }
 done
 [[ -d $here/grpc/node_modules/@grpc/grpc-js ]] ||
@@ -123,6 +123,21 @@ for pod in n2-p1 n1-p2; do
   check_replay "llhttp request fixtures from $pod" "$summary"
   assert_eq "fixtures from $pod: both outcomes occur" true "$(jq '.forwarded > 50 and .rejected > 20' <<<"$summary")"
 done
+# Keep-alive through the filter: 200 requests on one connection arrive in
+# order; then 2 s of 32 keep-alive connections. The relay keeps one receive
+# per pod socket: with a second one armed per request (a bug this caught),
+# buffers of the stream pool were lost and receives waited for buffers at
+# any load (thousands of waits here; with 32 connections and 64 buffers per
+# worker, none is needed).
+waits_before=$(counter n1 .proxy.io.bufferWaits)
+cluster_pod_exec n2-p1 curl -sS --max-time 20 -o /dev/null "http://$server_ip:8080/ka?[1-200]" 2>/dev/null || true
+sleep 0.3
+assert_eq "200 keep-alive requests on one connection arrive in order" \
+  "$(seq -f '/ka?%g' 1 200 | jq -Rsc 'split("\n")[:-1]')" \
+  "$(jq -sc '[.[] | select(any(.requests[]; .url == "/ka?1")) | .requests[].url]' "$records")"
+load=$(cluster_pod_exec n2-p1 wrk -t1 -c32 -d2s "http://$server_ip:8080/load" 2>&1 || true)
+assert_eq "32 keep-alive connections for 2 s: every response 2xx" "" "$(grep -E 'Non-2xx|Socket errors' <<<"$load")"
+assert_eq "no receive waited for a buffer meanwhile" 0 "$(($(counter n1 .proxy.io.bufferWaits) - waits_before))"
 assert_eq "a 16 MiB chunked upload streams through intact" \
   "$(head -c 16777216 /dev/zero | sha256sum | cut -d' ' -f1)" \
   "$(cluster_pod_exec n2-p1 sh -c "head -c 16777216 /dev/zero | curl -sS --max-time 20 -o /dev/null -T - http://$server_ip:8080/upload" &&
