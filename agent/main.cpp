@@ -9,6 +9,7 @@ int main(int argc, char** argv) {
   weft::runtime::AgentOptions options;
   std::string logLevel = "info";
   std::string sockmap = "off";
+  std::string mergeSlashes = "on";
   long connectTimeoutMs = options.connectTimeout.count();
   long idleTimeoutS = options.idleTimeout.count();
   long svidLifetimeS = options.svidLifetime.count();
@@ -51,11 +52,17 @@ int main(int argc, char** argv) {
   app.add_option("--svid-lifetime-s", svidLifetimeS, "Workload certificate lifetime; renewed at half-life")
       ->capture_default_str()
       ->check(CLI::Range(10L, 366L * 24 * 3600));
+  app.add_option("--merge-slashes", mergeSlashes,
+                 "AuthorizationPolicy paths: merge repeated slashes before matching (the pod gets the merged "
+                 "path)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"on", "off"}));
   CLI11_PARSE(app, argc, argv);
 
   if (auto level = weft::log::parseLevel(logLevel)) weft::log::setLevel(*level);
   if (cleanup) return weft::runtime::cleanupNode(options.nodeName, options.bpffsDir);
   options.sockmap = sockmap == "on";
+  options.mergeSlashes = mergeSlashes == "on";
   options.connectTimeout = std::chrono::milliseconds(connectTimeoutMs);
   options.idleTimeout = std::chrono::seconds(idleTimeoutS);
   options.svidLifetime = std::chrono::seconds(svidLifetimeS);

@@ -180,6 +180,14 @@ void FilteredRelay::onSent(int s, int result) {
 
 void FilteredRelay::resumeParked(int) { pump(); }
 
+void FilteredRelay::sweep(std::chrono::steady_clock::time_point now, std::chrono::seconds limit) {
+  if (!closing_ && connected_ && now - lastActive_ >= kFilterQuiet) {
+    filter_->onQuiet(out_);
+    apply();
+  }
+  WorkerConnection::sweep(now, limit);
+}
+
 void FilteredRelay::beginClose(bool reset) {
   if (closing_) return;
   closing_ = true;

@@ -35,6 +35,7 @@ class FilteredRelay final : public WorkerConnection {
   void abort() override;
   void finishIfDone() override;
   void resumeParked(int side) override;
+  void sweep(std::chrono::steady_clock::time_point now, std::chrono::seconds limit) override;
 
  private:
   enum class OpKind : std::uint8_t { kConnect, kConnectTimeout, kRecv, kSend, kShutdown };

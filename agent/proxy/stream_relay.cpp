@@ -330,6 +330,14 @@ void StreamRelay::releaseBuffer() {
 
 void StreamRelay::resumeParked(int) { armRecv(); }
 
+void StreamRelay::sweep(std::chrono::steady_clock::time_point now, std::chrono::seconds limit) {
+  if (filter_ && !closing_ && now - lastActive_ >= kFilterQuiet) {
+    filter_->onQuiet(filterOut_);
+    applyFilterOutput();
+  }
+  WorkerConnection::sweep(now, limit);
+}
+
 void StreamRelay::dirtyTunnel() {
   if (tunnel_) tunnel_->markDirty();
 }

@@ -45,6 +45,7 @@ class StreamRelay final : public WorkerConnection, public tunnel::StreamHandler 
   void abort() override;
   void finishIfDone() override;
   void resumeParked(int pool) override;
+  void sweep(std::chrono::steady_clock::time_point now, std::chrono::seconds limit) override;
 
   // tunnel::StreamHandler
   void onResponse(int status) override;

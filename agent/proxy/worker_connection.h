@@ -6,6 +6,10 @@
 
 namespace weft::proxy {
 
+// How long a filtered connection is quiet before its filter hears onQuiet
+// (a protocol detector then decides); checked by the worker's 1 s sweep.
+inline constexpr std::chrono::seconds kFilterQuiet{1};
+
 class WorkerConnection {
  public:
   virtual ~WorkerConnection() = default;

@@ -228,7 +228,7 @@ Status Agent::setUpMesh(proxy::ProxyOptions& proxyOptions) {
   const auto& snapshot = *store_.current();
   certificates_->setWanted(localIdentities(snapshot, node_, options_.trustDomain));
   directory_.publish(buildMeshDirectory(snapshot, node_, options_.trustDomain));
-  inboundPolicy_.update(snapshot, redirect::kMeshRootNamespace);
+  inboundPolicy_.update(snapshot, redirect::kMeshRootNamespace, {.mergeSlashes = options_.mergeSlashes});
   proxyOptions.mesh = proxy::MeshOptions{.tunnelListen = *tunnelListen,
                                          .tunnelPort = options_.tunnelPort,
                                          .tls = tunnelTls_,
@@ -256,7 +256,7 @@ void Agent::applyConfig() {
   if (certificates_) {
     certificates_->setWanted(localIdentities(snapshot, node_, options_.trustDomain));
     directory_.publish(buildMeshDirectory(snapshot, node_, options_.trustDomain));
-    inboundPolicy_.update(snapshot, redirect::kMeshRootNamespace);
+    inboundPolicy_.update(snapshot, redirect::kMeshRootNamespace, {.mergeSlashes = options_.mergeSlashes});
   }
 }
 

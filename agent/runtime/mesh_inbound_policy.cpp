@@ -8,6 +8,7 @@
 #include "weft/common/log.h"
 #include "weft/http/detecting_filter.h"
 #include "weft/http/http1_filter.h"
+#include "weft/http/http2_filter.h"
 #include "weft/http/protocol_detection.h"
 #include "weft/policy/authorization.h"
 #include "weft/policy/path_normalization.h"
@@ -93,8 +94,10 @@ std::string denialReason(const policy::Decision& d) {
 MeshInboundPolicy::MeshInboundPolicy() { update(config::Snapshot{}, {}); }
 MeshInboundPolicy::~MeshInboundPolicy() = default;
 
-void MeshInboundPolicy::update(const config::Snapshot& snapshot, std::string_view rootNamespace) {
+void MeshInboundPolicy::update(const config::Snapshot& snapshot, std::string_view rootNamespace,
+                               policy::PathNormalization normalization) {
   auto rules = std::make_shared<Rules>();
+  rules->normalization = normalization;
   rules->authorization = policy::Authorization::compile(snapshot, rootNamespace, &rules->rejected);
   for (const auto& r : rules->rejected)
     log::warn("authz", "AuthorizationPolicy {} not enforced: {}", r.policy, r.reason);
@@ -112,9 +115,11 @@ proxy::InboundPlan MeshInboundPolicy::plan(const proxy::InboundConnection& conne
 
   proxy::InboundPlan plan;
   if (!set) {
-    // Nothing to enforce: a declared HTTP/1.1 port still gets the filter's
-    // smuggling defences; everything else keeps the L4 path.
+    // Nothing to enforce: a declared HTTP port is still spoken by the proxy
+    // (HTTP/1.1's smuggling defences, nghttp2's checks of RFC 9113), so the
+    // pod only sees well-formed messages; everything else keeps the L4 path.
     if (protocol == http::PortProtocol::kHttp1) plan.filter = http::makeHttp1Filter({});
+    if (protocol == http::PortProtocol::kHttp2) plan.filter = http::makeHttp2Filter({});
     return plan;
   }
 
@@ -127,9 +132,9 @@ proxy::InboundPlan MeshInboundPolicy::plan(const proxy::InboundConnection& conne
                        (facts->principal.empty() ? "plaintext" : facts->principal) + ") -> " + pod;
   auto counters = counters_;
 
-  // The L4 decision: for TCP ports, opaque bytes on undeclared ports, and
-  // HTTP/2 ports until the HTTP/2 filter is in (Istio's TCP semantics: ALLOW
-  // rules with HTTP fields do not match, DENY rules apply to the connection).
+  // The L4 decision: for TCP ports and opaque bytes on undeclared ports
+  // (Istio's TCP semantics: ALLOW rules with HTTP fields do not match, DENY
+  // rules apply to the connection).
   auto admitL4 = [rules, set, facts, counters] {
     policy::Decision d = policy::decide(*set, facts->attributes());
     count(*counters, d);
@@ -160,12 +165,12 @@ proxy::InboundPlan MeshInboundPolicy::plan(const proxy::InboundConnection& conne
 
   switch (protocol) {
     case http::PortProtocol::kHttp1: plan.filter = http::makeHttp1Filter(authorizer); break;
+    case http::PortProtocol::kHttp2: plan.filter = http::makeHttp2Filter(authorizer); break;
     case http::PortProtocol::kUndeclared:
       plan.filter = http::makeDetectingFilter({.http1 = [authorizer] { return http::makeHttp1Filter(authorizer); },
-                                               .http2 = nullptr,
+                                               .http2 = [authorizer] { return http::makeHttp2Filter(authorizer); },
                                                .admitOpaque = admitL4});
       break;
-    case http::PortProtocol::kHttp2:
     case http::PortProtocol::kTcp:
       if (!admitL4()) {
         plan.admitted = false;

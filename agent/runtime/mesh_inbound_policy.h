@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 
 #include "weft/config/snapshot.h"
+#include "weft/policy/path_normalization.h"
 #include "weft/proxy/inbound_policy.h"
 
 namespace weft::runtime {
@@ -32,7 +33,8 @@ class MeshInboundPolicy final : public proxy::InboundPolicy {
 
   // Main thread. Policies that cannot be compiled are left out and listed
   // (toJson); the others take effect.
-  void update(const config::Snapshot& snapshot, std::string_view rootNamespace);
+  void update(const config::Snapshot& snapshot, std::string_view rootNamespace,
+              policy::PathNormalization normalization = {});
 
   [[nodiscard]] proxy::InboundPlan plan(const proxy::InboundConnection& connection) const override;
 

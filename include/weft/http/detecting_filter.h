@@ -6,7 +6,9 @@
 // The decision is bounded: detectProtocol looks at no more than a request
 // line's worth of bytes, and a server that speaks first (SMTP, MySQL) or a
 // client that ends before deciding makes the connection opaque at once, so
-// no protocol waits on the detector. The L4 authorization of an opaque
+// no protocol waits on the detector. Nor does a client that sent a few
+// ambiguous bytes and waits: after about a second of quiet (onQuiet) what it
+// sent passes as opaque. The L4 authorization of an opaque
 // connection is made at that moment: `admitOpaque` false resets both sides.
 #pragma once
 

@@ -51,6 +51,10 @@ class StreamFilter {
   virtual void onUpstreamData(std::string_view bytes, FilterOutput& out) = 0;
   virtual void onDownstreamEnd(FilterOutput& out) = 0;  // client sent FIN
   virtual void onUpstreamEnd(FilterOutput& out) = 0;    // server sent FIN
+  // No bytes either way for about a second (the worker's sweep): a filter
+  // still deciding what the connection is decides now, so that no protocol
+  // waits on it for long.
+  virtual void onQuiet(FilterOutput& out) { (void)out; }
 };
 
 // One request as the authorizer sees it, after parsing and before anything of

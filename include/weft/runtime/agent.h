@@ -34,6 +34,9 @@ struct AgentOptions {
   std::string caDir = "/var/lib/weft/ca";
   std::string trustDomain = "cluster.local";
   std::chrono::seconds svidLifetime{24 * 3600};
+  // AuthorizationPolicy paths: merge repeated slashes before matching (and
+  // forward the merged form), as Istio's meshConfig.pathNormalization MERGE_SLASHES.
+  bool mergeSlashes = true;
 };
 
 // Runs until SIGTERM/SIGINT; returns the process exit code.
