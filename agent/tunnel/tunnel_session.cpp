@@ -243,9 +243,12 @@ Status TunnelSession::initHttp2() {
   nghttp2_option_del(option);
   nghttp2_session_callbacks_del(callbacks);
   if (rv != 0) return fail(ErrorCode::kInternal, std::string("nghttp2 session: ") + nghttp2_strerror(rv));
+  // No RFC 7540 priority tree (RFC 9218): CONNECT streams carry no
+  // priorities, and without the tree nghttp2 keeps no closed streams.
   nghttp2_settings_entry settings[] = {
       {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, kMaxConcurrentStreams},
       {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, kStreamWindow},
+      {NGHTTP2_SETTINGS_NO_RFC7540_PRIORITIES, 1},
   };
   nghttp2_submit_settings(h2_, NGHTTP2_FLAG_NONE, settings, std::size(settings));
   nghttp2_session_set_local_window_size(h2_, NGHTTP2_FLAG_NONE, 0, kConnectionWindow);
