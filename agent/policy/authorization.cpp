@@ -92,11 +92,22 @@ struct PathHash {
   std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
 };
 
-// The rules of one action for one workload, indexed by path.
+// A header a rule cannot match without: a `when` on request.headers[name]
+// with values (only not-forms accept an absent header).
+std::optional<std::string_view> requiredHeader(const Rule& rule) {
+  for (const Condition& c : rule.when)
+    if (c.key == Condition::Key::kHeader && !c.strings.values.empty()) return c.header;
+  return std::nullopt;
+}
+
+// The rules of one action for one workload, indexed for HTTP requests by
+// path (exact, prefix), else by a header they require; the rest are
+// residual and tried for every request.
 struct ActionRules {
   std::vector<Rule> rules;
   std::unordered_map<std::string, std::vector<std::uint32_t>, PathHash, std::equal_to<>> exactPaths;
   PrefixTrie prefixPaths;
+  std::unordered_map<std::string, std::vector<std::uint32_t>, PathHash, std::equal_to<>> byHeader;
   std::vector<std::uint32_t> residual;  // rules that may match any path
 
   void index() {
@@ -109,7 +120,8 @@ struct ActionRules {
           if (p.kind != StringMatch::Kind::kExact && p.kind != StringMatch::Kind::kPrefix) indexable = false;
       }
       if (!indexable) {
-        residual.push_back(i);
+        if (auto header = requiredHeader(rule)) byHeader[std::string(*header)].push_back(i);
+        else residual.push_back(i);
         continue;
       }
       for (const Operation& op : rule.to)
@@ -240,6 +252,11 @@ bool matchRules(const ActionRules& set, const RequestAttributes& r, Action actio
     for (std::uint32_t i : it->second)
       if (visit(i)) return true;
   if (set.prefixPaths.walk(r.path, visit)) return true;
+  if (!set.byHeader.empty() && r.headers)
+    for (const auto& header : *r.headers)  // a repeated header visits its rules again: same answer
+      if (auto it = set.byHeader.find(header.first); it != set.byHeader.end())
+        for (std::uint32_t i : it->second)
+          if (visit(i)) return true;
   for (std::uint32_t i : set.residual)
     if (visit(i)) return true;
   return false;

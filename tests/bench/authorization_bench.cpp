@@ -1,6 +1,7 @@
 // Microbenchmark of AuthorizationPolicy decisions: 10, 100 and 1,000
 // policies selecting one workload, a realistic mix (DENY on exact paths,
-// path prefixes, methods on prefixes, header conditions; one ALLOW on
+// path prefixes, methods on prefixes, header conditions with and without a
+// path; one ALLOW on
 // principal, method and path), requests that hit a DENY, pass to the ALLOW,
 // or miss everything. Google Benchmark reports the mean per decision; the
 // issue's goal is a p99, so each benchmark also times decisions one by one
@@ -28,7 +29,7 @@ std::string policies(int count) {
   for (int i = 1; i < count; ++i) {
     std::string n = std::to_string(i);
     std::string rule;
-    switch (i % 4) {
+    switch (i % 5) {
       case 0: rule = "[{to: [{operation: {paths: [/admin/" + n + "]}}]}]"; break;
       case 1: rule = "[{to: [{operation: {paths: [\"/internal/" + n + "/*\"]}}]}]"; break;
       case 2: rule = "[{to: [{operation: {methods: [DELETE], paths: [\"/api/" + n + "/*\"]}}]}]"; break;
@@ -36,6 +37,7 @@ std::string policies(int count) {
         rule = "[{to: [{operation: {paths: [\"/api/v" + n + "/*\"]}}], when: [{key: \"request.headers[x-block-" + n +
                "]\", values: [\"yes\"]}]}]";
         break;
+      case 4: rule = "[{when: [{key: \"request.headers[x-deny-" + n + "]\", values: [\"1\", yes]}]}]"; break;
     }
     yaml += "---\napiVersion: weft.dev/v1alpha1\nkind: AuthorizationPolicy\nmetadata: {name: deny-" + n +
             ", namespace: shop}\nspec:\n  selector: {matchLabels: {app: web}}\n  action: DENY\n  rules: " + rule + "\n";
@@ -54,7 +56,8 @@ struct Fixture {
   }
 };
 
-void decide(benchmark::State& state, const char* path, const char* method, bool expectAllowed) {
+void decide(benchmark::State& state, const char* path, const char* method, bool expectAllowed,
+            const char* extraHeader = nullptr) {
   static std::map<int, std::unique_ptr<Fixture>> fixtures;
   auto& fixture = fixtures[static_cast<int>(state.range(0))];
   if (!fixture) fixture = std::make_unique<Fixture>(static_cast<int>(state.range(0)));
@@ -62,7 +65,8 @@ void decide(benchmark::State& state, const char* path, const char* method, bool 
     state.SkipWithError("policies did not load");
     return;
   }
-  std::vector<std::pair<std::string, std::string>> headers{{"x-request-id", "abc"}, {"x-block-3", "no"}};
+  std::vector<std::pair<std::string, std::string>> headers{{"x-request-id", "abc"}, {"x-block-3", "no"}, {"x-deny-4", "no"}};
+  if (extraHeader) headers.emplace_back(extraHeader, "yes");
   weft::policy::RequestAttributes request;
   request.principal = "spiffe://cluster.local/ns/shop/sa/frontend";
   request.destinationPort = 8080;
@@ -91,11 +95,13 @@ void decide(benchmark::State& state, const char* path, const char* method, bool 
 }
 
 void allowedRequest(benchmark::State& state) { decide(state, "/api/v1/orders", "GET", true); }
-void deniedByPrefix(benchmark::State& state) { decide(state, "/internal/5/secrets", "GET", false); }
+void deniedByPrefix(benchmark::State& state) { decide(state, "/internal/6/secrets", "GET", false); }
+void deniedByHeader(benchmark::State& state) { decide(state, "/api/v1/orders", "GET", false, "x-deny-9"); }
 void deniedNoAllow(benchmark::State& state) { decide(state, "/nothing/here", "PUT", false); }
 
 BENCHMARK(allowedRequest)->Arg(10)->Arg(100)->Arg(1000);
 BENCHMARK(deniedByPrefix)->Arg(10)->Arg(100)->Arg(1000);
+BENCHMARK(deniedByHeader)->Arg(10)->Arg(100)->Arg(1000);
 BENCHMARK(deniedNoAllow)->Arg(10)->Arg(100)->Arg(1000);
 
 }  // namespace

@@ -320,3 +320,35 @@ TEST_CASE("authorization: many policies are indexed and still decide right") {
   CHECK(decide(l, {.path = "/exact/300"}) == "allow:shop/allow-get");
   CHECK(decide(l, {.http = false, .path = "/exact/17"}) == "deny:shop/deny-0");  // TCP: path ignored in DENY
 }
+
+TEST_CASE("authorization: rules on headers alone are indexed by header and still decide right") {
+  std::string yaml;
+  for (int i = 0; i < 300; ++i) {
+    if (i) yaml += "---\n";
+    yaml += policy(("deny-h" + std::to_string(i)).c_str(), "DENY",
+                   ("[{when: [{key: \"request.headers[x-block-" + std::to_string(i) + "]\", values: [\"1\", yes]}]}]").c_str());
+  }
+  yaml += "---\n" + policy("deny-debug", "DENY",
+                           "[{from: [{source: {namespaces: [other]}}], when: [{key: \"request.headers[x-debug]\", values: [\"*\"]}]}]");
+  yaml += "---\n" + policy("deny-no-token", "DENY", "[{when: [{key: \"request.headers[x-token]\", notValues: [\"*\"]}]}]");
+  auto l = load(yaml);
+  Request base{.headers = {{"x-token", "t"}}};
+  CHECK(decide(l, base) == "allow");
+  Request blocked = base;
+  blocked.headers.emplace_back("x-block-271", "yes");
+  CHECK(decide(l, blocked) == "deny:shop/deny-h271");
+  Request other = base;
+  other.headers.emplace_back("x-block-271", "no");
+  CHECK(decide(l, other) == "allow");
+  Request lines = base;  // any line of a repeated header
+  lines.headers.emplace_back("x-block-5", "no");
+  lines.headers.emplace_back("x-block-5", "1");
+  CHECK(decide(l, lines) == "deny:shop/deny-h5");
+  Request debug = base;
+  debug.headers.emplace_back("x-debug", "1");
+  CHECK(decide(l, debug) == "allow");  // from another namespace only
+  debug.principal = "spiffe://cluster.local/ns/other/sa/x";
+  CHECK(decide(l, debug) == "deny:shop/deny-debug");
+  CHECK(decide(l, {}) == "deny:shop/deny-no-token");  // a not-form on an absent header: never indexed away
+  CHECK(decide(l, {.http = false}) == "deny:shop/deny-h0");  // TCP: the header condition is ignored in DENY
+}
