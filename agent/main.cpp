@@ -57,12 +57,18 @@ int main(int argc, char** argv) {
                  "path)")
       ->capture_default_str()
       ->check(CLI::IsMember({"on", "off"}));
+  long testSlowUs = 0;
+  app.add_option("--test-slow-us", testSlowUs,
+                 "Testing only: each proxy worker sleeps this long per batch of completions (scripts/perf checks "
+                 "that --compare catches a slower agent)")
+      ->check(CLI::Range(0L, 100000L));
   CLI11_PARSE(app, argc, argv);
 
   if (auto level = weft::log::parseLevel(logLevel)) weft::log::setLevel(*level);
   if (cleanup) return weft::runtime::cleanupNode(options.nodeName, options.bpffsDir);
   options.sockmap = sockmap == "on";
   options.mergeSlashes = mergeSlashes == "on";
+  options.testDelayPerBatch = std::chrono::microseconds(testSlowUs);
   options.connectTimeout = std::chrono::milliseconds(connectTimeoutMs);
   options.idleTimeout = std::chrono::seconds(idleTimeoutS);
   options.svidLifetime = std::chrono::seconds(svidLifetimeS);

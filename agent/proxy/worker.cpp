@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <future>
+#include <thread>
 
 #include "filtered_relay.h"
 #include "socket_options.h"
@@ -127,6 +128,7 @@ void Worker::run() {
   auto nextSweep = now_ + kSweepInterval;
   while (!stopRequested_) {
     ring_->runOnce(1000);
+    if (options_.testDelayPerBatch.count() > 0) std::this_thread::sleep_for(options_.testDelayPerBatch);
     now_ = std::chrono::steady_clock::now();
     afterCompletions();
     if (now_ >= nextSweep) {

@@ -169,6 +169,10 @@ Status Agent::setUp() {
     proxyOptions.workers = options_.workers ? options_.workers : std::max(1u, std::thread::hardware_concurrency());
     proxyOptions.connectTimeout = options_.connectTimeout;
     proxyOptions.idleTimeout = options_.idleTimeout;
+    proxyOptions.testDelayPerBatch = options_.testDelayPerBatch;
+    if (options_.testDelayPerBatch.count() > 0)
+      log::warn("agent", "--test-slow-us {}: every proxy worker is slowed on purpose (testing only)",
+                options_.testDelayPerBatch.count());
     proxyOptions.joinSameNodeRelays = options_.sockmap;
     proxyOptions.upstreamMark = bpf::kMarkFromProxy;  // what STRICT pods let in
     if (auto ok = setUpMesh(proxyOptions); !ok) return ok;

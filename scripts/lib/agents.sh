@@ -36,12 +36,15 @@ agent_start() {
   local mesh=()
   [[ " $* " == *" --node-ip "* ]] || mesh+=(--node-ip "$(_agent_env "$node" NODE_IP)")
   [[ " $* " == *" --ca-dir "* ]] || { mkdir -p "$(cluster_state_dir)/ca" && mesh+=(--ca-dir "$(cluster_state_dir)/ca"); }
+  # WEFT_AGENT_EXTRA_FLAGS: flags every agent of a run gets (scripts/perf --agent-flags).
+  local extra=()
+  read -r -a extra <<<"${WEFT_AGENT_EXTRA_FLAGS:-}"
   pid=$(cluster_spawn_on_node --log "$log" "$node" "$WEFT_AGENT_BIN" \
     --node-name "$node" \
     --config-dir "$(_agent_env "$node" CONFIG_DIR)" \
     --cgroup-root "$(_agent_env "$node" CGROUP_ROOT)" \
     --bpffs-dir "$(_agent_env "$node" BPFFS_DIR)" \
-    "${mesh[@]}" "$@") || return 1
+    "${mesh[@]}" "${extra[@]}" "$@") || return 1
   echo "$pid" >"$(_agent_pidfile "$node")"
   echo "$pid"
 }

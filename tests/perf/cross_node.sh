@@ -4,11 +4,15 @@
 # and HTTP/2 between the proxies, and an L4 variant for bulk), and weft
 # (the mTLS tunnel; with the sockmap off, the default, and on).
 #
-#   tests/perf/cross_node.sh [--out DIR] [--rounds N] [--seconds S] [--bulk-mib M]
+#   tests/perf/cross_node.sh [--out DIR] [--rounds N] [--seconds S] [--bulk-mib M] [--rates "R..."]
 #
 # Client pod n1-p1 (wrk, weft-bench) on CPU 1; proxies and the origin pod
 # n2-p1 (nginx, one worker, 1 KiB response; weft-bench serve for bulk) on
-# CPU 0, as the peers README prescribes. Writes DIR/cross_node.json and .md;
+# CPU 0, as the peers README prescribes. Open loop: weft-bench rr at each of
+# --rates requests/s (default 1000 and 10000) over 32 connections, latency
+# from each request's intended send time (no coordinated omission), against
+# weft-bench serve through direct, weft and the pair's L4 variant (the HTTP
+# pair cannot carry its protocol). Writes DIR/cross_node.json and .md;
 # numbers only: nothing here passes or fails on timing (goals are reported).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -17,7 +21,8 @@ source "$here/lib/cross_node_common.sh"
 rounds=1
 seconds=5
 bulk_mib=1024
-perf_setup cross_node 2,13p "$@"
+rates="1000 10000"
+perf_setup cross_node 2,18p "$@"
 xn_cluster_up
 
 # --- the origin: nginx (1 KiB, keep-alive, no logs) and weft-bench for bulk
@@ -43,10 +48,22 @@ bulk_run() { # ADDR: Gbit/s of one stream of bulk-mib up
   cluster_pod_exec "$client" taskset -c "$load_cpu" "$bench" bulk --connect "$1" --bytes "${bulk_mib}M" 2>/dev/null |
     jq '.gbps // 0' || echo 0
 }
+open_loop_run() { # ADDR: {"<rate>": {rps, p50_us, p90_us, p99_us, p999_us, unsent, errors}, ...}
+  local rate report all='{}'
+  for rate in $rates; do
+    report=$(cluster_pod_exec "$client" taskset -c "$load_cpu" "$bench" rr --connect "$1" --connections 32 \
+      --rate "$rate" --duration "$seconds" 2>/dev/null) || true
+    [[ -n $report ]] || report='{}'
+    all=$(jq -c --arg rate "$rate" --argjson r "$report" '. + {($rate): {rps: $r.rps, p50_us: $r.latency_us.p50,
+      p90_us: $r.latency_us.p90, p99_us: $r.latency_us.p99, p999_us: $r.latency_us.p999, unsent: $r.unsent,
+      errors: $r.errors}}' <<<"$all")
+  done
+  echo "$all"
+}
 measure() { # NAME HTTP_URL BULK_ADDR PIDS...: one JSON object
   local name=$1 url=$2 bulk=$3
   shift 3
-  local one many churn gbps before after cpu
+  local one many churn gbps before after cpu open='{}'
   one=$(wrk_run "$url" 1)
   before=$(cpu_ticks "$@")
   many=$(wrk_run "$url" 32)
@@ -54,14 +71,15 @@ measure() { # NAME HTTP_URL BULK_ADDR PIDS...: one JSON object
   churn=$(wrk_run "$url" 8 -H "Connection: close")
   gbps=0
   [ -n "$bulk" ] && gbps=$(bulk_run "$bulk")
+  [ -n "$bulk" ] && open=$(open_loop_run "$bulk")
   local hz
   hz=$(getconf CLK_TCK)
   cpu=$(jq -n --argjson t $((after - before)) --argjson hz "$hz" --argjson m "$many" \
     'if $m.requests > 0 then ($t / $hz) * 1000000 / $m.requests else null end')
   jq -n --arg name "$name" --argjson one "$one" --argjson many "$many" --argjson churn "$churn" \
-    --argjson gbps "$gbps" --argjson cpu "$cpu" \
+    --argjson gbps "$gbps" --argjson cpu "$cpu" --argjson open "$open" \
     '{target: $name, rr1: $one, rr32: $many, new_connections_per_s: $churn.rps, bulk_gbps: $gbps,
-      proxy_cpu_us_per_request: $cpu}'
+      proxy_cpu_us_per_request: $cpu, open_loop: $open}'
 }
 
 results=$work/results.jsonl
@@ -89,7 +107,13 @@ jq -s --arg stamp "$stamp" --argjson seconds "$seconds" --argjson bulk "$bulk_mi
       rr1_rps: (map(.rr1.rps) | median), rr1_p50_us: (map(.rr1.p50_us) | median), rr1_p99_us: (map(.rr1.p99_us) | median),
       rr32_rps: (map(.rr32.rps) | median), rr32_p50_us: (map(.rr32.p50_us) | median), rr32_p99_us: (map(.rr32.p99_us) | median),
       new_connections_per_s: (map(.new_connections_per_s) | median), bulk_gbps: (map(.bulk_gbps) | median),
-      proxy_cpu_us_per_request: (map(.proxy_cpu_us_per_request) | median)}}) | from_entries) as $m
+      proxy_cpu_us_per_request: (map(.proxy_cpu_us_per_request) | median),
+      open_loop: (map(.open_loop // {} | to_entries) | add // [] | group_by(.key)
+        | map({key: .[0].key, value: (map(.value) as $v | {rps: ($v | map(.rps) | median),
+            p50_us: ($v | map(.p50_us) | median), p90_us: ($v | map(.p90_us) | median),
+            p99_us: ($v | map(.p99_us) | median), p999_us: ($v | map(.p999_us) | median),
+            unsent: ($v | map(.unsent) | add), errors: ($v | map(.errors) | add)})}) | from_entries)}})
+    | from_entries) as $m
   | def added(t): $m[t].rr1_p50_us - $m.direct.rr1_p50_us;
   {timestamp: $stamp, seconds: $seconds, bulk_mib: $bulk, rounds: (map(.round) | max), runs: ., medians: $m,
    goals: {
@@ -111,5 +135,13 @@ jq -s --arg stamp "$stamp" --argjson seconds "$seconds" --argjson bulk "$bulk_mi
   echo "| goal | ratio | wanted | met |"
   echo "|---|---|---|---|"
   jq -r '.goals | to_entries[] | "| \(.key) | \((.value.ratio*100|round)/100) | \(.value.goal) | \(.value.met) |"' "$out/cross_node.json"
+  echo
+  echo "Open loop (weft-bench rr, 32 connections, latency from the intended send time; the pair: its L4 variant):"
+  echo
+  echo "| target | rate req/s | achieved | p50 us | p90 us | p99 us | p99.9 us | unsent | errors |"
+  echo "|---|---|---|---|---|---|---|---|---|"
+  jq -r '.medians | to_entries[] | .key as $t | (.value.open_loop // {}) | to_entries[] | .value as $v
+    | "| \($t) | \(.key) | \($v.rps // 0 | floor) | \($v.p50_us) | \($v.p90_us) | \($v.p99_us) | \($v.p999_us) | \($v.unsent) | \($v.errors) |"' \
+    "$out/cross_node.json"
 } >"$out/cross_node.md"
 cat "$out/cross_node.md"

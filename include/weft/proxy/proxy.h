@@ -41,6 +41,9 @@ struct ProxyOptions {
   std::uint32_t bufferSize = 64 * 1024;
   std::uint16_t buffersPerDirection = 64;        // per worker; a power of two
   bool joinSameNodeRelays = false;               // sockmap: bytes go pod to pod in the kernel
+  // Test only (scripts/perf's check that --compare catches a slower agent):
+  // each worker sleeps this long after every batch of completions.
+  std::chrono::microseconds testDelayPerBatch{0};
 };
 
 class Proxy {

@@ -37,6 +37,7 @@ struct AgentOptions {
   // AuthorizationPolicy paths: merge repeated slashes before matching (and
   // forward the merged form), as Istio's meshConfig.pathNormalization MERGE_SLASHES.
   bool mergeSlashes = true;
+  std::chrono::microseconds testDelayPerBatch{0};  // --test-slow-us: scripts/perf's regression check only
 };
 
 // Runs until SIGTERM/SIGINT; returns the process exit code.

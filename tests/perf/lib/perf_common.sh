@@ -5,7 +5,8 @@
 #
 #   perf_setup NAME HELP_LINES "$@"
 #     parses --out DIR, --rounds N, --seconds S, --bulk-mib M and (when the
-#     caller set `idle` beforehand) --idle N, over the defaults the caller set;
+#     caller set `idle` or `rates` beforehand) --idle N and --rates "R...",
+#     over the defaults the caller set;
 #     needs root and weft-bench; sets root, bench, out (created), load_cpu
 #     (1 when there are two CPUs: the proxies and servers get CPU 0).
 
@@ -25,6 +26,7 @@ perf_setup() {
       --seconds) seconds=$2; shift ;;
       --bulk-mib) bulk_mib=$2; shift ;;
       --idle) [ -n "${idle+set}" ] || { echo "$name: unknown argument '$1'" >&2; exit 2; }; idle=$2; shift ;;
+      --rates) [ -n "${rates+set}" ] || { echo "$name: unknown argument '$1'" >&2; exit 2; }; rates=$2; shift ;;
       -h|--help) sed -n "$help" "$0"; exit 0 ;;
       *) echo "$name: unknown argument '$1'" >&2; exit 2 ;;
     esac
