@@ -27,8 +27,8 @@ xn_cluster_up
 
 # --- the origin: nginx (1 KiB, keep-alive, no logs) and weft-bench for bulk
 xn_origin_file
-cluster_spawn_nginx_files "$origin" 8080 "$work/www" taskset -c 0 >/dev/null
-cluster_spawn_in_pod "$origin" taskset -c 0 "$bench" serve --listen 0.0.0.0:9000 >/dev/null
+cluster_spawn_nginx_files "$origin" 8080 "$work/www" taskset -c "$proxy_cpus" >/dev/null
+cluster_spawn_in_pod "$origin" taskset -c "$proxy_cpus" "$bench" serve --listen 0.0.0.0:9000 >/dev/null
 cluster_wait_tcp "$client" "$origin_ip" 8080
 cluster_wait_tcp "$client" "$origin_ip" 9000
 xn_expect_1k "http://$origin_ip:8080/1k"

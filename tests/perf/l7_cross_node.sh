@@ -58,8 +58,8 @@ principal=cluster.local/ns/demo/sa/default # the client pod's SPIFFE identity, a
 
 # --- the origin: nginx, 1 KiB, keep-alive, no logs; HTTP/1.1 and h2c
 xn_origin_file
-cluster_spawn_nginx_files "$origin" 8080 "$work/www" taskset -c 0 >/dev/null
-cluster_spawn_nginx_files --http2 "$origin" 8082 "$work/www" taskset -c 0 >/dev/null
+cluster_spawn_nginx_files "$origin" 8080 "$work/www" taskset -c "$proxy_cpus" >/dev/null
+cluster_spawn_nginx_files --http2 "$origin" 8082 "$work/www" taskset -c "$proxy_cpus" >/dev/null
 for port in "${origin_ports[@]}"; do cluster_wait_tcp "$client" "$origin_ip" "$port"; done
 xn_expect_1k "http://$origin_ip:8080/1k"
 xn_expect_1k "http://$origin_ip:8082/1k" --http2-prior-knowledge

@@ -6,7 +6,8 @@
 #   tests/perf/same_node_l4.sh [--out DIR] [--rounds N] [--seconds S] [--bulk-mib M] [--idle N]
 #
 # Writes DIR/same_node_l4.json and DIR/same_node_l4.md. Client pod n1-p1 runs
-# on CPU 1; server pod n1-p2 and the agent (--workers 1) on CPU 0.
+# on CPU 1; server pod n1-p2 and the agent (--workers 1) on CPU 0 (defaults:
+# --load-cpus, --proxy-cpus and --workers change them).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/lib/perf_common.sh"
@@ -23,14 +24,14 @@ trap 'cluster_down >/dev/null 2>&1 || true' EXIT
 client=n1-p1
 server=n1-p2
 server_addr="$(cluster_pod_ip "$server"):9000"
-server_pid=$(cluster_spawn_in_pod "$server" taskset -c 0 "$bench" serve --listen "$server_addr")
+server_pid=$(cluster_spawn_in_pod "$server" taskset -c "$proxy_cpus" "$bench" serve --listen "$server_addr")
 cluster_wait_tcp "$client" "$(cluster_pod_ip "$server")" 9000
 
 agent_pid=
 start_weft() { # on|off
-  agent_pid=$(agent_start n1 --proxy-addr "$(cluster_node_gw n1)" --workers 1 --sockmap "$1" --log-level warn)
+  agent_pid=$(agent_start n1 --proxy-addr "$(cluster_node_gw n1)" --workers "$workers" --sockmap "$1" --log-level warn)
   agent_wait_ready n1
-  taskset -pc 0 "$agent_pid" >/dev/null
+  taskset -pc "$proxy_cpus" "$agent_pid" >/dev/null
 }
 stop_weft() { [ -n "$agent_pid" ] && agent_stop n1; agent_pid=; }
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }

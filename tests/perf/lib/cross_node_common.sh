@@ -102,7 +102,7 @@ render() { # SRC DST [SED_EXPR...]
     -e "s|maxconn 20000|maxconn $(_xn_maxconn)|" "${args[@]}" "$src" >"$dst"
 }
 
-pair_spawn() { cluster_spawn_on_node "$1" taskset -c 0 haproxy -db -f "$2" >/dev/null; }
+pair_spawn() { cluster_spawn_on_node "$1" taskset -c "$proxy_cpus" haproxy -db -f "$2" >/dev/null; }
 
 pair_pids() {
   local cfg pids=''
@@ -139,9 +139,9 @@ wrk_run() { # URL CONNECTIONS [extra wrk args...]
 
 start_weft() { # extra agent flags
   local node port
-  for node in n1 n2; do agent_start "$node" --proxy-addr "$(cluster_node_gw "$node")" --workers 1 "$@" >/dev/null; done
+  for node in n1 n2; do agent_start "$node" --proxy-addr "$(cluster_node_gw "$node")" --workers "$workers" "$@" >/dev/null; done
   agent_wait_ready n1 && agent_wait_ready n2
-  for node in n1 n2; do taskset -acp 0 "$(cat "$(cluster_state_dir)/run/agent-$node.pid")" >/dev/null; done
+  for node in n1 n2; do taskset -acp "$proxy_cpus" "$(cat "$(cluster_state_dir)/run/agent-$node.pid")" >/dev/null; done
   for port in "${origin_ports[@]}"; do cluster_wait_tcp "$client" "$origin_ip" "$port"; done
 }
 stop_weft() { agent_stop n1; agent_stop n2; }

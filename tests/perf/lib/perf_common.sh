@@ -7,8 +7,10 @@
 #     parses --out DIR, --rounds N, --seconds S, --bulk-mib M and (when the
 #     caller set `idle` or `rates` beforehand) --idle N and --rates "R...",
 #     over the defaults the caller set;
-#     needs root and weft-bench; sets root, bench, out (created), load_cpu
-#     (1 when there are two CPUs: the proxies and servers get CPU 0).
+#     needs root and weft-bench; sets root, bench, out (created), and the
+#     pinning: load_cpu (--load-cpus, default 1 when there are two CPUs),
+#     proxy_cpus (--proxy-cpus, a taskset list for agents, proxies and
+#     servers, default 0) and workers (--workers, agent workers, default 1).
 
 _perf_lib=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$_perf_lib/../../.." && pwd)
@@ -27,6 +29,9 @@ perf_setup() {
       --bulk-mib) bulk_mib=$2; shift ;;
       --idle) [ -n "${idle+set}" ] || { echo "$name: unknown argument '$1'" >&2; exit 2; }; idle=$2; shift ;;
       --rates) [ -n "${rates+set}" ] || { echo "$name: unknown argument '$1'" >&2; exit 2; }; rates=$2; shift ;;
+      --proxy-cpus) proxy_cpus=$2; shift ;;
+      --load-cpus) load_cpu=$2; shift ;;
+      --workers) workers=$2; shift ;;
       -h|--help) sed -n "$help" "$0"; exit 0 ;;
       *) echo "$name: unknown argument '$1'" >&2; exit 2 ;;
     esac
@@ -38,5 +43,7 @@ perf_setup() {
   mkdir -p "$out"
   local cpus
   cpus=$(nproc)
-  load_cpu=$((cpus > 1 ? 1 : 0))
+  [ -n "${load_cpu:-}" ] || load_cpu=$((cpus > 1 ? 1 : 0))
+  [ -n "${proxy_cpus:-}" ] || proxy_cpus=0
+  [ -n "${workers:-}" ] || workers=1
 }
