@@ -15,7 +15,8 @@
 #   http1  wrk -t1 -c32: requests/s and wrk's p50/p99
 #   http2  h2load -t1 -c32 -m1 -D S: requests/s (all responses, as wrk);
 #          p50/p99 by nearest rank over its --log-file (h2load itself prints
-#          only mean/sd/max)
+#          only mean/sd/max); then multiplexed, h2load -c4 -m8 (reported
+#          apart, not in the goals)
 # Targets, per protocol: direct (no proxy); haproxy-h1-N and haproxy-h2-N (the
 # pair, HTTP/1.1 or HTTP/2 with http-reuse always between A and B, N = 10 or
 # 100 rules at B; A takes h2c from HTTP/2 clients and B then uses the h2c
@@ -204,10 +205,10 @@ probe() { # PROTOCOL URL N: did the target enforce the N rules? (direct: N empty
     '{get: $ok, denied_header: $header, post: $post,
       enforced: ($ok == "200" and $header == "403" and $post == "403")}'
 }
-h2load_run() { # URL CONNECTIONS: {rps, requests, p50_us, p99_us, errors (no response), non_2xx}
-  local url=$1 c=$2 log=$work/h2load.log text
+h2load_run() { # URL CONNECTIONS [STREAMS]: {rps, requests, p50_us, p99_us, errors (no response), non_2xx}
+  local url=$1 c=$2 m=${3:-$h2_streams} log=$work/h2load.log text
   rm -f "$log"
-  text=$(cluster_pod_exec "$client" taskset -c "$load_cpu" h2load -t1 -c"$c" -m"$h2_streams" -D "$seconds" \
+  text=$(cluster_pod_exec "$client" taskset -c "$load_cpu" h2load -t1 -c"$c" -m"$m" -D "$seconds" \
     --log-file="$log" "$url" 2>&1) || true
   touch "$log"
   local rps req failed non2xx pct
@@ -226,7 +227,7 @@ h2load_run() { # URL CONNECTIONS: {rps, requests, p50_us, p99_us, errors (no res
         errors: ($f|tonumber), non_2xx: ($n|tonumber)}'
 }
 measure() { # PROTOCOL TARGET POLICIES URL PIDS...: one JSON object (POLICIES "" for none)
-  local proto=$1 target=$2 n=$3 url=$4 before after load check hz
+  local proto=$1 target=$2 n=$3 url=$4 before after load check hz mux=null
   shift 4
   check=$(probe "$proto" "$url" "$n")
   before=$(cpu_ticks "$@")
@@ -236,11 +237,13 @@ measure() { # PROTOCOL TARGET POLICIES URL PIDS...: one JSON object (POLICIES ""
     load=$(h2load_run "$url" 32)
   fi
   after=$(cpu_ticks "$@")
+  # Multiplexed: 4 connections with 8 streams in flight each (the same 32 requests in flight).
+  [[ $proto == http2 ]] && mux=$(h2load_run "$url" 4 8)
   hz=$(getconf CLK_TCK)
   jq -n --arg proto "$proto" --arg target "$target" --arg n "$n" --argjson load "$load" --argjson check "$check" \
-    --argjson t $((after - before)) --argjson hz "$hz" --argjson proxies $# \
+    --argjson t $((after - before)) --argjson hz "$hz" --argjson proxies $# --argjson mux "$mux" \
     '$load + {protocol: $proto, target: $target, policies: (if $n == "" then null else ($n|tonumber) end),
-      enforced: $check.enforced, probe: $check,
+      enforced: $check.enforced, probe: $check, multiplexed: $mux,
       proxy_cpu_us_per_request: (if $proxies > 0 and $load.requests > 0
                                  then ($t / $hz) * 1000000 / $load.requests else null end)}'
 }
@@ -284,6 +287,8 @@ jq -s --arg stamp "$stamp" --argjson seconds "$seconds" --argjson streams "$h2_s
   (group_by([.protocol, .target]) | map({protocol: .[0].protocol, target: .[0].target, policies: .[0].policies,
       rps: (map(.rps) | median), p50_us: (map(.p50_us) | median), p99_us: (map(.p99_us) | median),
       proxy_cpu_us_per_request: (map(.proxy_cpu_us_per_request) | median),
+      mux_rps: (map(.multiplexed.rps) | median), mux_p50_us: (map(.multiplexed.p50_us) | median),
+      mux_p99_us: (map(.multiplexed.p99_us) | median),
       non_2xx: (map(.non_2xx) | add), errors: (map(.errors) | add), enforced: (map(.enforced) | all)})) as $rows
   | ($rows | group_by(.protocol) | map({key: .[0].protocol, value: (map({key: .target, value: del(.protocol, .target)})
       | from_entries)}) | from_entries) as $m
@@ -311,6 +316,14 @@ jq -s --arg stamp "$stamp" --argjson seconds "$seconds" --argjson streams "$h2_s
   echo "|---|---|---|---|---|---|---|"
   jq -r '.goals | to_entries[] | .value as $g
     | "| \(.key) | \($g.weft_rps|floor) | \($g.pair_rps|floor) | \(if $g.ratio then ($g.ratio*100|round)/100 else "-" end) | \($g.goal) | \($g.weft_enforced), \($g.pair_enforced) | \($g.met) |"' \
+    "$out/l7_cross_node.json"
+  echo
+  echo "HTTP/2 multiplexed (h2load -c4 -m8: the same 32 requests in flight, 8 streams per connection):"
+  echo
+  echo "| target | rules | req/s | p50 us | p99 us |"
+  echo "|---|---|---|---|---|"
+  jq -r '.medians.http2 // {} | to_entries[] | .value as $v
+    | "| \(.key) | \($v.policies // "-") | \($v.mux_rps // 0 | floor) | \($v.mux_p50_us) | \($v.mux_p99_us) |"' \
     "$out/l7_cross_node.json"
 } >"$out/l7_cross_node.md"
 cat "$out/l7_cross_node.md"
