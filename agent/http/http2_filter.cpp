@@ -338,16 +338,19 @@ class Http2Filter final : public StreamFilter {
 
   void onRequest(Stream& s) {
     if (s.request.overLimit) return localResponse(s, 431, "request header section too large", false);
+    // The block's fields move into the head the authorizer sees, and the
+    // request to the pod is made from that head: one copy of the headers.
     RequestHead head;
     std::string scheme, target;
     bool hasAuthority = false;
-    for (const auto& [name, value] : s.request.fields) {
-      if (name == ":method") head.method = value;
-      else if (name == ":scheme") scheme = value;
-      else if (name == ":authority") head.authority = value, hasAuthority = true;
-      else if (name == ":path") target = value;
-      else if (!name.starts_with(':')) head.headers.emplace_back(name, value);
+    for (auto& [name, value] : s.request.fields) {
+      if (name == ":method") head.method = std::move(value);
+      else if (name == ":scheme") scheme = std::move(value);
+      else if (name == ":authority") head.authority = std::move(value), hasAuthority = true;
+      else if (name == ":path") target = std::move(value);
+      else if (!name.starts_with(':')) head.headers.emplace_back(std::move(name), std::move(value));
     }
+    s.request.clear();
     if (!hasAuthority)
       if (const std::string* host = find(head.headers, "host")) head.authority = *host;
     const std::string* contentType = find(head.headers, "content-type");
@@ -363,10 +366,12 @@ class Http2Filter final : public StreamFilter {
     if (upGone_ || podGoaway_) return refuse(s);
     // What was checked is what the pod sees: the authorizer's normalised path.
     if (head.path != checked) target = head.path + (head.query.empty() ? "" : "?" + head.query);
-    NvList nv;
-    for (const auto& [name, value] : s.request.fields)
-      if (name == ":path") nv.add(name, target);
-      else nv.add(name, value);
+    NvList nv;  // pseudo-header fields first (RFC 9113 8.3)
+    nv.add(":method", head.method);
+    nv.add(":scheme", scheme);
+    if (hasAuthority) nv.add(":authority", head.authority);
+    nv.add(":path", target);
+    nv.addAll(head.headers);
     nghttp2_data_provider body{};
     body.read_callback = [](nghttp2_session*, std::int32_t id, std::uint8_t* buffer, std::size_t length,
                             std::uint32_t* flags, nghttp2_data_source*, void* user) {
@@ -377,7 +382,6 @@ class Http2Filter final : public StreamFilter {
     if (upId < 0) return refuse(s);  // stream ids of the pod's connection ran out
     s.upId = upId;
     upToDown_[upId] = s.downId;
-    s.request.clear();
   }
 
   void refuse(Stream& s) {

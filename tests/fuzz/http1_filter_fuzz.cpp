@@ -9,32 +9,16 @@
 #include <string>
 #include <string_view>
 
+#include "filter_output_check.h"
 #include "weft/http/http1_filter.h"
 
 namespace {
 
-struct Side {
-  bool ended = false;
-  std::size_t bytes = 0;
-};
-
-void check(bool ok) {
-  if (!ok) __builtin_trap();
-}
-
 void feed(weft::http::StreamFilter& filter, std::string_view client, std::string_view server, std::size_t step,
           bool denyAll) {
   weft::http::FilterOutput out;
-  Side up, down;
-  auto take = [&] {
-    check(!up.ended || out.toUpstream.empty());
-    check(!down.ended || out.toDownstream.empty());
-    up.bytes += out.toUpstream.size();
-    down.bytes += out.toDownstream.size();
-    up.ended = up.ended || out.endUpstream || out.resetUpstream;
-    down.ended = down.ended || out.endDownstream || out.resetDownstream;
-    out.clear();
-  };
+  weft::fuzz::FilterOutputCheck sides;
+  auto take = [&] { sides.take(out); };
   std::size_t c = 0, s = 0;
   while (c < client.size() || s < server.size()) {
     if (c < client.size()) {
@@ -42,7 +26,7 @@ void feed(weft::http::StreamFilter& filter, std::string_view client, std::string
       c += step;
       take();
     }
-    if (s < server.size() && up.bytes > 0) {
+    if (s < server.size() && sides.upBytes > 0) {
       filter.onUpstreamData(server.substr(s, step), out);
       s += step;
       take();
@@ -54,7 +38,7 @@ void feed(weft::http::StreamFilter& filter, std::string_view client, std::string
   take();
   filter.onUpstreamEnd(out);
   take();
-  if (denyAll) check(up.bytes == 0);
+  if (denyAll) weft::fuzz::check(sides.upBytes == 0);
 }
 
 }  // namespace

@@ -13,13 +13,12 @@
 #include <string>
 #include <string_view>
 
+#include "filter_output_check.h"
 #include "weft/http/http2_filter.h"
 
 namespace {
 
-void check(bool ok) {
-  if (!ok) __builtin_trap();
-}
+using weft::fuzz::check;
 
 // Counts the request header blocks in what the filter sends the pod.
 class PodView {
@@ -48,10 +47,6 @@ class PodView {
   bool broken_ = false;
 };
 
-struct Side {
-  bool ended = false;
-};
-
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -77,16 +72,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                                                          .maxHeaders = 16, .streamWindow = 65535,
                                                          .connectionWindow = 65535});
   weft::http::FilterOutput out;
-  Side up, down;
+  weft::fuzz::FilterOutputCheck sides;
   PodView pod;
-  auto take = [&] {
-    check(!up.ended || out.toUpstream.empty());
-    check(!down.ended || out.toDownstream.empty());
-    if (!up.ended) pod.see(out.toUpstream);
-    up.ended = up.ended || out.endUpstream || out.resetUpstream;
-    down.ended = down.ended || out.endDownstream || out.resetDownstream;
-    out.clear();
-  };
+  auto take = [&] { sides.take(out, [&](const std::string& bytes) { pod.see(bytes); }); };
   std::size_t c = 0, s = 0;
   while (c < client.size() || s < server.size()) {
     if (c < client.size()) {
