@@ -25,6 +25,11 @@ assert_eq "every scenario ran (none missing)" '["cross_node","l7_cross_node","sa
   "$(jq -c '[.scenarios | to_entries[] | select(.value.missing | not) | .key] | sort' "$json" 2>/dev/null)"
 assert_eq "ratios weft / baseline from each scenario" true \
   "$(jq '[.ratios | keys[] | split("_")[0]] | unique == ["cross", "l7", "same"]' "$json" 2>/dev/null || echo false)"
+assert_eq "closed-loop rr at 32 connections has p50 <= p90 <= p99 <= p99.9 for every target" true \
+  "$(jq '[(.scenarios.cross_node.medians, .scenarios.same_node_l4.summary) | .[]
+          | [.rr32_p50_us, .rr32_p90_us, .rr32_p99_us, .rr32_p999_us]]
+         + [.scenarios.l7_cross_node.medians[][] | [.p50_us, .p90_us, .p99_us, .p999_us]]
+         | length > 0 and all(all(. != null and . > 0) and . == sort)' "$json" 2>/dev/null || echo false)"
 assert_contains "the summary has the ratio table" "$(cat "$dir/base/perf.md" 2>/dev/null)" "## Ratios weft / baseline"
 assert_contains "the latency plot is an SVG" "$(head -c 400 "$dir/base/latency.svg" 2>/dev/null)" "<svg"
 

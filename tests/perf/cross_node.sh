@@ -107,6 +107,7 @@ jq -s --arg stamp "$stamp" --argjson seconds "$seconds" --argjson bulk "$bulk_mi
       rr1_rps: (map(.rr1.rps) | median), rr1_p50_us: (map(.rr1.p50_us) | median), rr1_p99_us: (map(.rr1.p99_us) | median),
       rr32_rps: (map(.rr32.rps) | median), rr32_p50_us: (map(.rr32.p50_us) | median), rr32_p99_us: (map(.rr32.p99_us) | median),
       rr1_p90_us: (map(.rr1.p90_us) | median), rr32_p90_us: (map(.rr32.p90_us) | median),
+      rr1_p999_us: (map(.rr1.p999_us) | median), rr32_p999_us: (map(.rr32.p999_us) | median),
       proxy_peak_rss_kib: (map(.proxy_peak_rss_kib) | max),
       new_connections_per_s: (map(.new_connections_per_s) | median), bulk_gbps: (map(.bulk_gbps) | median),
       proxy_cpu_us_per_request: (map(.proxy_cpu_us_per_request) | median),
@@ -130,9 +131,9 @@ jq -s --arg stamp "$stamp" --argjson seconds "$seconds" --argjson bulk "$bulk_mi
   "$results" >"$out/cross_node.json"
 
 {
-  echo "| target | rr 1 conn req/s | p50 us | p90 us | p99 us | rr 32 conn req/s | p50 us | p90 us | p99 us | new conn/s | bulk Gbit/s | proxy CPU us/req | proxies' peak RSS KiB |"
-  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
-  jq -r '.medians | to_entries[] | .value as $v | "| \(.key) | \($v.rr1_rps|floor) | \($v.rr1_p50_us) | \($v.rr1_p90_us) | \($v.rr1_p99_us) | \($v.rr32_rps|floor) | \($v.rr32_p50_us) | \($v.rr32_p90_us) | \($v.rr32_p99_us) | \($v.new_connections_per_s|floor) | \(($v.bulk_gbps*100|round)/100) | \(if $v.proxy_cpu_us_per_request then ($v.proxy_cpu_us_per_request*10|round)/10 else "-" end) | \($v.proxy_peak_rss_kib // "-") |"' "$out/cross_node.json"
+  echo "| target | rr 1 conn req/s | p50 us | p90 us | p99 us | p99.9 us | rr 32 conn req/s | p50 us | p90 us | p99 us | p99.9 us | new conn/s | bulk Gbit/s | proxy CPU us/req | proxies' peak RSS KiB |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+  jq -r '.medians | to_entries[] | .value as $v | "| \(.key) | \($v.rr1_rps|floor) | \($v.rr1_p50_us) | \($v.rr1_p90_us) | \($v.rr1_p99_us) | \($v.rr1_p999_us) | \($v.rr32_rps|floor) | \($v.rr32_p50_us) | \($v.rr32_p90_us) | \($v.rr32_p99_us) | \($v.rr32_p999_us) | \($v.new_connections_per_s|floor) | \(($v.bulk_gbps*100|round)/100) | \(if $v.proxy_cpu_us_per_request then ($v.proxy_cpu_us_per_request*10|round)/10 else "-" end) | \($v.proxy_peak_rss_kib // "-") |"' "$out/cross_node.json"
   echo
   echo "| goal | ratio | wanted | met |"
   echo "|---|---|---|---|"

@@ -2,7 +2,8 @@
 # L7 cross-node benchmark of weft issue 5: HTTP/1.1 keep-alive and HTTP/2
 # through weft across nodes with 10 and 100 AuthorizationPolicies, against the
 # HAProxy mTLS pair of ../shared/peers with equivalent ACLs at its
-# destination-side proxy B; requests/s and latency p50/p99 at 32 connections.
+# destination-side proxy B; requests/s and latency p50/p90/p99/p99.9 at 32
+# connections.
 #
 #   tests/perf/l7_cross_node.sh [--out DIR] [--rounds N] [--seconds S]
 #
@@ -12,9 +13,9 @@
 # declared by a Service as `http` and `http2`) on CPU 0.
 #
 # Load, 32 connections, one request in flight on each:
-#   http1  wrk -t1 -c32: requests/s and wrk's p50/p99
+#   http1  wrk -t1 -c32: requests/s and wrk's percentiles
 #   http2  h2load -t1 -c32 -m1 -D S: requests/s (all responses, as wrk);
-#          p50/p99 by nearest rank over its --log-file (h2load itself prints
+#          percentiles by nearest rank over its --log-file (h2load itself prints
 #          only mean/sd/max); then multiplexed, h2load -c4 -m8 (reported
 #          apart, not in the goals)
 # Targets, per protocol: direct (no proxy); haproxy-h1-N and haproxy-h2-N (the
@@ -205,7 +206,7 @@ probe() { # PROTOCOL URL N: did the target enforce the N rules? (direct: N empty
     '{get: $ok, denied_header: $header, post: $post,
       enforced: ($ok == "200" and $header == "403" and $post == "403")}'
 }
-h2load_run() { # URL CONNECTIONS [STREAMS]: {rps, requests, p50_us, p99_us, errors (no response), non_2xx}
+h2load_run() { # URL CONNECTIONS [STREAMS]: {rps, requests, p50_us, p90_us, p99_us, p999_us, errors (no response), non_2xx}
   local url=$1 c=$2 m=${3:-$h2_streams} log=$work/h2load.log text
   rm -f "$log"
   text=$(cluster_pod_exec "$client" taskset -c "$load_cpu" h2load -t1 -c"$c" -m"$m" -D "$seconds" \
@@ -218,12 +219,12 @@ h2load_run() { # URL CONNECTIONS [STREAMS]: {rps, requests, p50_us, p99_us, erro
   non2xx=$(awk '/^status codes:/ {print $5 + $7 + $9}' <<<"$text") # 3xx + 4xx + 5xx
   # h2load prints no percentiles: nearest rank over its per-request log
   pct=$(awk -F'\t' '$2 != -1 {print $3}' "$log" | sort -n |
-    awk '{v[NR] = $1} END {if (NR == 0) {print "0 0"; exit}
-         i = int(NR * 0.5); if (i < NR * 0.5) i++; j = int(NR * 0.99); if (j < NR * 0.99) j++;
-         print v[i], v[j]}')
+    awk 'function rank(q, r) {r = int(NR * q); if (r < NR * q) r++; return v[r < 1 ? 1 : r]}
+         {v[NR] = $1}
+         END {if (NR == 0) {print "0 0 0 0"; exit}; print rank(0.5), rank(0.9), rank(0.99), rank(0.999)}')
   jq -n --arg rps "${rps:-0}" --arg req "${req:-0}" --arg f "${failed:-0}" --arg n "${non2xx:-0}" --arg pct "$pct" \
     '($pct | split(" ") | map(tonumber)) as $p
-     | {rps: ($rps|tonumber), requests: ($req|tonumber), p50_us: $p[0], p99_us: $p[1],
+     | {rps: ($rps|tonumber), requests: ($req|tonumber), p50_us: $p[0], p90_us: $p[1], p99_us: $p[2], p999_us: $p[3],
         errors: ($f|tonumber), non_2xx: ($n|tonumber)}'
 }
 measure() { # PROTOCOL TARGET POLICIES URL PIDS...: one JSON object (POLICIES "" for none)
@@ -232,7 +233,7 @@ measure() { # PROTOCOL TARGET POLICIES URL PIDS...: one JSON object (POLICIES ""
   check=$(probe "$proto" "$url" "$n")
   before=$(cpu_ticks "$@")
   if [[ $proto == http1 ]]; then
-    load=$(wrk_run "$url" 32 | jq -c '{rps, requests, p50_us, p99_us, errors: .socket_errors, non_2xx}')
+    load=$(wrk_run "$url" 32 | jq -c '{rps, requests, p50_us, p90_us, p99_us, p999_us, errors: .socket_errors, non_2xx}')
   else
     load=$(h2load_run "$url" 32)
   fi
@@ -285,15 +286,17 @@ done
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 jq -s --arg stamp "$stamp" --argjson seconds "$seconds" --argjson streams "$h2_streams" "$XN_JQ_MEDIAN"'
   (group_by([.protocol, .target]) | map({protocol: .[0].protocol, target: .[0].target, policies: .[0].policies,
-      rps: (map(.rps) | median), p50_us: (map(.p50_us) | median), p99_us: (map(.p99_us) | median),
+      rps: (map(.rps) | median), p50_us: (map(.p50_us) | median), p90_us: (map(.p90_us) | median),
+      p99_us: (map(.p99_us) | median), p999_us: (map(.p999_us) | median),
       proxy_cpu_us_per_request: (map(.proxy_cpu_us_per_request) | median),
       mux_rps: (map(.multiplexed.rps) | median), mux_p50_us: (map(.multiplexed.p50_us) | median),
-      mux_p99_us: (map(.multiplexed.p99_us) | median),
+      mux_p90_us: (map(.multiplexed.p90_us) | median), mux_p99_us: (map(.multiplexed.p99_us) | median),
+      mux_p999_us: (map(.multiplexed.p999_us) | median),
       non_2xx: (map(.non_2xx) | add), errors: (map(.errors) | add), enforced: (map(.enforced) | all)})) as $rows
   | ($rows | group_by(.protocol) | map({key: .[0].protocol, value: (map({key: .target, value: del(.protocol, .target)})
       | from_entries)}) | from_entries) as $m
   | {timestamp: $stamp, seconds: $seconds, rounds: (map(.round) | max), connections: 32,
-     load: {http1: "wrk -t1 -c32 (keep-alive)", http2: "h2load -t1 -c32 -m\($streams) (prior knowledge); p50/p99 from its --log-file"},
+     load: {http1: "wrk -t1 -c32 (keep-alive)", http2: "h2load -t1 -c32 -m\($streams) (prior knowledge); percentiles from its --log-file"},
      runs: ., medians: $m,
      goals: ([["http1", "http2"][] as $p | [10, 100][] as $n | ["h1", "h2"][] as $link
        | ($m[$p]["weft-\($n)"]) as $w | ($m[$p]["haproxy-\($link)-\($n)"]) as $h
@@ -306,10 +309,10 @@ jq -s --arg stamp "$stamp" --argjson seconds "$seconds" --argjson streams "$h2_s
   "$results" >"$out/l7_cross_node.json"
 
 {
-  echo "| protocol | target | rules | req/s (32 conn) | p50 us | p99 us | proxy CPU us/req | non-2xx | errors | enforced |"
-  echo "|---|---|---|---|---|---|---|---|---|---|"
+  echo "| protocol | target | rules | req/s (32 conn) | p50 us | p90 us | p99 us | p99.9 us | proxy CPU us/req | non-2xx | errors | enforced |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
   jq -r '.medians | to_entries[] | .key as $p | .value | to_entries[] | .value as $v
-    | "| \($p) | \(.key) | \($v.policies // "-") | \($v.rps|floor) | \($v.p50_us) | \($v.p99_us) | \(if $v.proxy_cpu_us_per_request then ($v.proxy_cpu_us_per_request*10|round)/10 else "-" end) | \($v.non_2xx) | \($v.errors) | \($v.enforced) |"' \
+    | "| \($p) | \(.key) | \($v.policies // "-") | \($v.rps|floor) | \($v.p50_us) | \($v.p90_us) | \($v.p99_us) | \($v.p999_us) | \(if $v.proxy_cpu_us_per_request then ($v.proxy_cpu_us_per_request*10|round)/10 else "-" end) | \($v.non_2xx) | \($v.errors) | \($v.enforced) |"' \
     "$out/l7_cross_node.json"
   echo
   echo "| goal | weft req/s | pair req/s | ratio | wanted | enforced (weft, pair) | met |"
@@ -320,10 +323,10 @@ jq -s --arg stamp "$stamp" --argjson seconds "$seconds" --argjson streams "$h2_s
   echo
   echo "HTTP/2 multiplexed (h2load -c4 -m8: the same 32 requests in flight, 8 streams per connection):"
   echo
-  echo "| target | rules | req/s | p50 us | p99 us |"
-  echo "|---|---|---|---|---|"
+  echo "| target | rules | req/s | p50 us | p90 us | p99 us | p99.9 us |"
+  echo "|---|---|---|---|---|---|---|"
   jq -r '.medians.http2 // {} | to_entries[] | .value as $v
-    | "| \(.key) | \($v.policies // "-") | \($v.mux_rps // 0 | floor) | \($v.mux_p50_us) | \($v.mux_p99_us) |"' \
+    | "| \(.key) | \($v.policies // "-") | \($v.mux_rps // 0 | floor) | \($v.mux_p50_us) | \($v.mux_p90_us) | \($v.mux_p99_us) | \($v.mux_p999_us) |"' \
     "$out/l7_cross_node.json"
 } >"$out/l7_cross_node.md"
 cat "$out/l7_cross_node.md"

@@ -74,8 +74,8 @@ measure() { # config -> one JSON object on stdout
       config: $config,
       bulk_gbps: (if $bulk.verified == true then $bulk.gbps else null end),
       bulk_error: $bulk.error,
-      rr1: {errors: $rr1.errors, rps: $rr1.rps, p50_us: $rr1.latency_us.p50, p99_us: $rr1.latency_us.p99},
-      rr32: {errors: $rr32.errors, rps: $rr32.rps, p50_us: $rr32.latency_us.p50, p99_us: $rr32.latency_us.p99},
+      rr1: ({errors: $rr1.errors, rps: $rr1.rps} + ($rr1.latency_us // {} | {p50_us: .p50, p90_us: .p90, p99_us: .p99, p999_us: .p999})),
+      rr32: ({errors: $rr32.errors, rps: $rr32.rps} + ($rr32.latency_us // {} | {p50_us: .p50, p90_us: .p90, p99_us: .p99, p999_us: .p999})),
       agent_cpu_s_per_1000_requests: $cpu,
       agent_rss_idle_kib: $rss_idle,
       agent_rss_with_idle_connections_kib: $rss_loaded,
@@ -99,8 +99,10 @@ printf '%s\n' "${results[@]}" | jq -s --arg kernel "$(uname -r)" --arg commit "$
   def med(f): [.[] | f | select(. != null)] | median;
   (group_by(.config) | map({key: .[0].config, value: {
      bulk_gbps: med(.bulk_gbps), bulk_failures: [.[] | select(.bulk_error != null)] | length,
-     rr1_rps: med(.rr1.rps), rr1_p50_us: med(.rr1.p50_us), rr1_p99_us: med(.rr1.p99_us),
-     rr32_rps: med(.rr32.rps), rr32_p50_us: med(.rr32.p50_us), rr32_p99_us: med(.rr32.p99_us),
+     rr1_rps: med(.rr1.rps), rr1_p50_us: med(.rr1.p50_us), rr1_p90_us: med(.rr1.p90_us),
+     rr1_p99_us: med(.rr1.p99_us), rr1_p999_us: med(.rr1.p999_us),
+     rr32_rps: med(.rr32.rps), rr32_p50_us: med(.rr32.p50_us), rr32_p90_us: med(.rr32.p90_us),
+     rr32_p99_us: med(.rr32.p99_us), rr32_p999_us: med(.rr32.p999_us),
      agent_cpu_s_per_1000_requests: med(.agent_cpu_s_per_1000_requests),
      agent_rss_idle_kib: med(.agent_rss_idle_kib),
      agent_rss_with_idle_connections_kib: med(.agent_rss_with_idle_connections_kib),
@@ -117,9 +119,9 @@ printf '%s\n' "${results[@]}" | jq -s --arg kernel "$(uname -r)" --arg commit "$
 
 jq -r '
   def f: if . == null then "-" elif (. | type) == "number" then (. * 100 | round / 100 | tostring) else tostring end;
-  "| configuration | bulk Gbit/s (failed runs) | rr 1 conn req/s | p50 us | p99 us | rr 32 conn req/s | p50 us | p99 us | agent CPU s / 1k req | agent RSS idle KiB | bytes / idle conn |",
-  "|---|---|---|---|---|---|---|---|---|---|---|",
-  (.summary | to_entries[] | "| \(.key) | \(.value.bulk_gbps|f) (\(.value.bulk_failures)) | \(.value.rr1_rps|f) | \(.value.rr1_p50_us|f) | \(.value.rr1_p99_us|f) | \(.value.rr32_rps|f) | \(.value.rr32_p50_us|f) | \(.value.rr32_p99_us|f) | \(.value.agent_cpu_s_per_1000_requests|f) | \(.value.agent_rss_idle_kib|f) | \(.value.agent_bytes_per_idle_connection|f) |"),
+  "| configuration | bulk Gbit/s (failed runs) | rr 1 conn req/s | p50 us | p90 us | p99 us | p99.9 us | rr 32 conn req/s | p50 us | p90 us | p99 us | p99.9 us | agent CPU s / 1k req | agent RSS idle KiB | bytes / idle conn |",
+  "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+  (.summary | to_entries[] | "| \(.key) | \(.value.bulk_gbps|f) (\(.value.bulk_failures)) | \(.value.rr1_rps|f) | \(.value.rr1_p50_us|f) | \(.value.rr1_p90_us|f) | \(.value.rr1_p99_us|f) | \(.value.rr1_p999_us|f) | \(.value.rr32_rps|f) | \(.value.rr32_p50_us|f) | \(.value.rr32_p90_us|f) | \(.value.rr32_p99_us|f) | \(.value.rr32_p999_us|f) | \(.value.agent_cpu_s_per_1000_requests|f) | \(.value.agent_rss_idle_kib|f) | \(.value.agent_bytes_per_idle_connection|f) |"),
   "",
   "Ratios: bulk sockmap on / direct \(.ratios.bulk_sockmap_on_vs_direct|f), off / direct \(.ratios.bulk_sockmap_off_vs_direct|f); added p50 at 1 connection: sockmap on \(.ratios.added_p50_us_rr1_sockmap_on|f) us, off \(.ratios.added_p50_us_rr1_sockmap_off|f) us.",
   "Machine: \(.machine.kernel), \(.machine.cpus) CPUs; commit \(.commit); \(.settings.rounds) round(s) of \(.settings.seconds) s; \(.settings.pinning)."

@@ -23,10 +23,10 @@
 #                          nodes' logs, when none runs)
 #   cpu_ticks PID...       user+system clock ticks of the processes so far
 #   peak_rss_kib PID...    their peak RSS (VmHWM) summed, KiB (null for none)
-#   to_us VALUE            wrk's "1.23ms"-style durations in microseconds
 #   wrk_run URL CONNS [WRK ARGS...]
 #                          $seconds of wrk from the client on $load_cpu:
-#                          {rps, requests, p50_us, p90_us, p99_us, error_lines, non_2xx,
+#                          {rps, requests, p50_us, p90_us, p99_us, p999_us (from wrk's
+#                          histogram by wrk_percentiles.lua), error_lines, non_2xx,
 #                          socket_errors (connect + read + write + timeout)}
 #   start_weft [FLAGS...]  agents on n1 and n2 (one worker, CPU 0), ready, and
 #                          every port of origin_ports (default 8080) reachable
@@ -125,27 +125,27 @@ peak_rss_kib() {
   for pid in "$@"; do t=$((t + $(awk '/^VmHWM:/ {print $2}' "/proc/$pid/status"))); done
   echo $t
 }
-to_us() { awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /us$/) print n; else if (v ~ /ms$/) print n * 1000; else if (v ~ /s$/) print n * 1000000; else print n }'; }
+# wrk's Lua hook that prints p50/p90/p99/p99.9 (its --latency table stops at p99).
+XN_WRK_PERCENTILES=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/wrk_percentiles.lua
 
 wrk_run() { # URL CONNECTIONS [extra wrk args...]
   local url=$1 c=$2 text
   shift 2
-  text=$(cluster_pod_exec "$client" taskset -c "$load_cpu" wrk -t1 -c"$c" -d"${seconds}s" --latency "$@" "$url" 2>&1) || true
-  local rps req p50 p90 p99 errors non2xx socket
+  text=$(cluster_pod_exec "$client" taskset -c "$load_cpu" wrk -t1 -c"$c" -d"${seconds}s" \
+    -s "$XN_WRK_PERCENTILES" "$@" "$url" 2>&1) || true
+  local rps req pct errors non2xx socket
   rps=$(awk '/Requests\/sec:/ {print $2}' <<<"$text")
   req=$(awk '/requests in/ {print $1}' <<<"$text")
-  p50=$(to_us "$(awk '$1 == "50%" {print $2}' <<<"$text")")
-  p90=$(to_us "$(awk '$1 == "90%" {print $2}' <<<"$text")")
-  p99=$(to_us "$(awk '$1 == "99%" {print $2}' <<<"$text")")
+  pct=$(awk '$1 == "weft-percentiles" {for (i = 2; i <= NF; i++) {split($i, kv, "="); printf "%s%s", sep, kv[2]; sep = " "}}' <<<"$text")
   errors=$(awk '/Non-2xx|Socket errors/ {n++} END {print n + 0}' <<<"$text")
   non2xx=$(awk '/Non-2xx/ {print $NF}' <<<"$text")
   socket=$(awk '/Socket errors:/ {gsub(/,/, ""); print $4 + $6 + $8 + $10}' <<<"$text")
-  jq -n --arg rps "${rps:-0}" --arg req "${req:-0}" --arg p50 "${p50:-0}" --arg p90 "${p90:-0}" --arg p99 "${p99:-0}" \
-    --arg e "$errors" \
-    --arg n "${non2xx:-0}" --arg s "${socket:-0}" \
-    '{rps: ($rps|tonumber), requests: ($req|tonumber), p50_us: ($p50|tonumber), p90_us: ($p90|tonumber),
-      p99_us: ($p99|tonumber),
-      error_lines: ($e|tonumber), non_2xx: ($n|tonumber), socket_errors: ($s|tonumber)}'
+  jq -n --arg rps "${rps:-0}" --arg req "${req:-0}" --arg pct "${pct:-0 0 0 0}" \
+    --arg e "$errors" --arg n "${non2xx:-0}" --arg s "${socket:-0}" \
+    '($pct | split(" ") | map(tonumber)) as $p
+     | {rps: ($rps|tonumber), requests: ($req|tonumber),
+        p50_us: $p[0], p90_us: $p[1], p99_us: $p[2], p999_us: $p[3],
+        error_lines: ($e|tonumber), non_2xx: ($n|tonumber), socket_errors: ($s|tonumber)}'
 }
 
 start_weft() { # extra agent flags
