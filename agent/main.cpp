@@ -57,6 +57,29 @@ int main(int argc, char** argv) {
                  "path)")
       ->capture_default_str()
       ->check(CLI::IsMember({"on", "off"}));
+  std::string metricsNames = "weft";
+  app.add_option("--metrics-addr", options.metricsAddr,
+                 "Prometheus scrape endpoint (/metrics); \"off\": no endpoint and no traffic series kept")
+      ->capture_default_str();
+  app.add_option("--metrics-names", metricsNames,
+                 "Metric names: weft (weft_requests_total, durations in seconds) or istio (istio_requests_total, "
+                 "milliseconds: existing dashboards and Kiali work unchanged); the labels are Istio's either way")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"weft", "istio"}));
+  app.add_option("--metrics-max-series", options.telemetry.maxSeries,
+                 "Label sets per proxy worker before new ones fold into one overflow series")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1000000}));
+  app.add_option("--cluster-id", options.telemetry.clusterId, "The source_cluster/destination_cluster label")
+      ->capture_default_str();
+  app.add_option("--access-log", options.telemetry.accessLog.path,
+                 "Access log, one JSON line per connection and per HTTP request: a file, \"-\" for stdout, or "
+                 "\"off\"")
+      ->default_str("off");
+  app.add_option("--access-log-sample", options.telemetry.accessLog.sample,
+                 "Share of ordinary entries written (0 to 1); failed and denied ones are always written")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
   long testSlowUs = 0;
   app.add_option("--test-slow-us", testSlowUs,
                  "Testing only: each proxy worker sleeps this long per batch of completions (scripts/perf checks "
@@ -67,6 +90,13 @@ int main(int argc, char** argv) {
   if (auto level = weft::log::parseLevel(logLevel)) weft::log::setLevel(*level);
   if (cleanup) return weft::runtime::cleanupNode(options.nodeName, options.bpffsDir);
   options.sockmap = sockmap == "on";
+  if (options.metricsAddr == "off") {  // nothing could read them: no series are kept
+    options.metricsAddr.clear();
+    options.telemetry.metrics = false;
+  }
+  if (options.telemetry.accessLog.path == "off") options.telemetry.accessLog.path.clear();
+  options.telemetry.naming =
+      metricsNames == "istio" ? weft::telemetry::MetricNaming::kIstio : weft::telemetry::MetricNaming::kWeft;
   options.mergeSlashes = mergeSlashes == "on";
   options.testDelayPerBatch = std::chrono::microseconds(testSlowUs);
   options.connectTimeout = std::chrono::milliseconds(connectTimeoutMs);

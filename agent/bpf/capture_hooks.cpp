@@ -198,6 +198,27 @@ Status CaptureHooks::removeEnrolled(std::uint64_t netnsCookie) {
   return {};
 }
 
+std::vector<CaptureHooks::MapOccupancy> CaptureHooks::mapOccupancy() const {
+  auto& maps = impl_->skeleton->maps;
+  std::vector<MapOccupancy> out;
+  for (const bpf_map* map : {maps.weft_enrolled, maps.weft_local_pods, maps.weft_excluded_ports, maps.weft_original_dst,
+                             maps.weft_sockhash, maps.weft_relay_control, maps.weft_relay_progress}) {
+    // Keys as opaque bytes; a map changing meanwhile may be counted off by a
+    // few, and the walk is bounded for a map that keeps changing.
+    std::vector<unsigned char> key(bpf_map__key_size(map)), next(key.size());
+    const std::size_t capacity = bpf_map__max_entries(map);
+    std::size_t entries = 0;
+    const void* previous = nullptr;
+    while (entries < 2 * capacity && bpf_map_get_next_key(bpf_map__fd(map), previous, next.data()) == 0) {
+      ++entries;
+      key.swap(next);
+      previous = key.data();
+    }
+    out.push_back({bpf_map__name(map), std::min(entries, capacity), capacity});
+  }
+  return out;
+}
+
 Result<std::vector<std::uint64_t>> CaptureHooks::enrolledCookies() const {
   return mapKeys<std::uint64_t>(bpf_map__fd(impl_->skeleton->maps.weft_enrolled), "enrolled netns cookies");
 }

@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <iterator>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -63,7 +65,8 @@ std::string localResponse(int status, std::string_view body) {
 
 class Http1Filter final : public StreamFilter {
  public:
-  Http1Filter(Authorizer authorizer, Http1Limits limits) : authorizer_(std::move(authorizer)), limits_(limits) {
+  Http1Filter(Authorizer authorizer, Http1Limits limits, RequestObserver* observer)
+      : authorizer_(std::move(authorizer)), limits_(limits), observer_(observer) {
     llhttp_settings_init(&settings_);
     settings_.on_message_begin = [](llhttp_t* p) { return self(p).onMessageBegin(p); };
     settings_.on_url = [](llhttp_t* p, const char* at, size_t n) { return self(p).onTarget(p, at, n); };
@@ -88,6 +91,10 @@ class Http1Filter final : public StreamFilter {
     llhttp_init(&up_.parser, HTTP_RESPONSE, &settings_);
     down_.parser.data = up_.parser.data = this;
   }
+
+  // A request still in flight when the connection goes: the client's end
+  // (or a reset) cut it short.
+  ~Http1Filter() override { report(0, "DC"); }
 
   void onDownstreamData(std::string_view bytes, FilterOutput& out) override {
     out_ = &out;
@@ -172,7 +179,7 @@ class Http1Filter final : public StreamFilter {
         return;
       }
     }
-    failResponse();
+    failResponse("UC");
   }
 
  private:
@@ -301,15 +308,19 @@ class Http1Filter final : public StreamFilter {
         out_->endDownstream = true;
       }
       mode_ = Mode::kClosed;
+      report(responseHeadSent_ ? 0 : status, "DPE");
       return;
     }
     out_->toDownstream += localResponse(status, reason);
     out_->endDownstream = true;
     out_->endUpstream = true;
     mode_ = Mode::kClosed;
+    beginRecord();  // bytes that never made a request head still count as one failed request
+    report(status, localFlag(status));
   }
 
-  void failResponse() {
+  // `flag`: UPE for a malformed response, UC for one the upstream cut short.
+  void failResponse(std::string_view flag = "UPE") {
     if (responseHeadSent_) {
       out_->resetDownstream = true;
     } else {
@@ -318,6 +329,36 @@ class Http1Filter final : public StreamFilter {
     }
     out_->resetUpstream = true;
     mode_ = Mode::kClosed;
+    report(responseHeadSent_ ? 0 : 502, flag);
+  }
+
+  // --- telemetry -------------------------------------------------------------------
+
+  void beginRecord() {
+    if (!observer_ || record_) return;
+    record_.emplace();
+    record_->protocol = "HTTP/1.1";
+    record_->start = std::chrono::steady_clock::now();
+  }
+
+  // The request's exchange ended: `status` 0 keeps what the response head set.
+  void report(int status, std::string_view flag = {}) {
+    if (!record_) return;
+    if (status != 0) record_->status = status;
+    if (!flag.empty()) record_->flag(flag);
+    record_->end = std::chrono::steady_clock::now();
+    observer_->onRequest(*record_);
+    record_.reset();
+  }
+
+  static std::string_view localFlag(int status) {
+    switch (status) {
+      case 403: return "RBAC";
+      case 405: return "NR";
+      case 414:
+      case 431: return "RL";
+      default: return "DPE";
+    }
   }
 
   void closeBoth(bool reset) {
@@ -332,6 +373,7 @@ class Http1Filter final : public StreamFilter {
     Side& side = sideOf(p);
     if (&side == &up_ && !responsePending_) return fail(502, "a response nobody asked for");
     side.beginMessage();
+    if (&side == &down_) beginRecord();
     return 0;
   }
 
@@ -381,6 +423,7 @@ class Http1Filter final : public StreamFilter {
   int onBody(llhttp_t* p, const char* at, std::size_t n) {
     Side& side = sideOf(p);
     std::string& to = &side == &down_ ? out_->toUpstream : out_->toDownstream;
+    if (record_) (&side == &down_ ? record_->requestBodyBytes : record_->responseBodyBytes) += n;
     if (side.chunked) fmt::format_to(std::back_inserter(to), "{:x}\r\n", n);
     to.append(at, n);
     if (side.chunked) to += "\r\n";
@@ -425,7 +468,9 @@ class Http1Filter final : public StreamFilter {
     const std::string checkedPath = head.path;
     for (const auto& [name, value] : down_.fields) head.headers.emplace_back(lowerCase(name), trim(value));
     head.grpc = facts.contentType.starts_with("application/grpc");
-    if (authorizer_ && authorizer_(head) == Verdict::kDeny) return fail(403, "denied by authorization policy");
+    Verdict verdict = authorizer_ ? authorizer_(head) : Verdict::kAllow;
+    if (record_) describeRequest(*record_, head, verdict);
+    if (verdict == Verdict::kDeny) return fail(403, "denied by authorization policy");
 
     std::string& to = out_->toUpstream;
     std::string target = head.path == checkedPath ? down_.target
@@ -483,12 +528,14 @@ class Http1Filter final : public StreamFilter {
       if (!requestUpgrade_) return fail(502, "101 without an upgrade request");
       to += "connection: upgrade\r\nupgrade: " + facts.upgrade + "\r\n\r\n";
       responseHeadSent_ = true;
+      report(101);  // what follows is another protocol's
       return 0;
     }
     if (status >= 100 && status < 200) {
       to += "\r\n";  // interim (100 Continue): the real response follows
       return 0;
     }
+    if (record_) record_->status = status;
     up_.chunked = (p->flags & F_CHUNKED) != 0 && !clientHttp10_;
     bool closeDelimited = !(p->flags & (F_CHUNKED | F_CONTENT_LENGTH)) && !requestHead_ && status != 204 &&
                           status != 304;
@@ -510,6 +557,7 @@ class Http1Filter final : public StreamFilter {
     if (p->status_code >= 100 && p->status_code < 200 && p->status_code != 101) return 0;
     if (up_.chunked) endChunked(up_, out_->toDownstream);
     if (p->upgrade) return 0;
+    report(0);
     responsePending_ = false;
     responseDone_ = true;
     return HPE_PAUSED;  // anything after it waits for the next request
@@ -576,6 +624,8 @@ class Http1Filter final : public StreamFilter {
 
   Authorizer authorizer_;
   Http1Limits limits_;
+  RequestObserver* observer_;
+  std::optional<RequestRecord> record_;  // the request in flight, when observed
   HeadScan scan_;
   bool endPending_ = false;  // the client ended while a pipelined request was held
   llhttp_settings_t settings_{};
@@ -597,8 +647,8 @@ class Http1Filter final : public StreamFilter {
 
 }  // namespace
 
-std::unique_ptr<StreamFilter> makeHttp1Filter(Authorizer authorizer, Http1Limits limits) {
-  return std::make_unique<Http1Filter>(std::move(authorizer), limits);
+std::unique_ptr<StreamFilter> makeHttp1Filter(Authorizer authorizer, Http1Limits limits, RequestObserver* observer) {
+  return std::make_unique<Http1Filter>(std::move(authorizer), limits, observer);
 }
 
 }  // namespace weft::http

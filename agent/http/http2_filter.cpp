@@ -3,6 +3,9 @@
 #include <nghttp2/nghttp2.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <optional>
 #include <cstring>
 #include <string>
 #include <unordered_map>
@@ -49,6 +52,7 @@ struct Stream {
   bool finalResponse = false;  // a final (non-1xx) response head went to the client
   bool local = false;          // the response is the filter's own
   bool closedDown = false, closedUp = false;
+  std::optional<RequestRecord> record;  // when the filter has an observer
 };
 
 // Name-value pairs for nghttp2, pointing at strings that outlive the submit
@@ -73,7 +77,8 @@ const std::string* find(const Fields& fields, std::string_view name) {
 
 class Http2Filter final : public StreamFilter {
  public:
-  Http2Filter(Authorizer authorizer, Http2Limits limits) : authorizer_(std::move(authorizer)), limits_(limits) {
+  Http2Filter(Authorizer authorizer, Http2Limits limits, RequestObserver* observer)
+      : authorizer_(std::move(authorizer)), limits_(limits), observer_(observer) {
     nghttp2_option* option = nullptr;
     if (nghttp2_option_new(&option) != 0) return;
     // Windows reopen only when the other side took the bytes (consume()).
@@ -110,6 +115,8 @@ class Http2Filter final : public StreamFilter {
   }
 
   ~Http2Filter() override {
+    // Streams still open when the connection goes were cut short.
+    for (auto& [id, stream] : streams_) report(*stream, upGone_ ? "UC" : "DC");
     if (down_) nghttp2_session_del(down_);
     if (up_) nghttp2_session_del(up_);
   }
@@ -284,6 +291,7 @@ class Http2Filter final : public StreamFilter {
     upGone_ = true;
     for (auto& [id, stream] : streams_) {
       stream->closedUp = true;
+      if (stream->record && !stream->upEnded) stream->record->flag("UC");
       if (!stream->upEnded && !stream->closedDown)
         nghttp2_submit_rst_stream(down_, NGHTTP2_FLAG_NONE, id, NGHTTP2_INTERNAL_ERROR);
     }
@@ -299,6 +307,11 @@ class Http2Filter final : public StreamFilter {
     if (side == kDown && frame->headers.cat == NGHTTP2_HCAT_REQUEST) {
       auto stream = std::make_unique<Stream>();
       stream->downId = id;
+      if (observer_) {
+        stream->record.emplace();
+        stream->record->protocol = "HTTP/2";
+        stream->record->start = std::chrono::steady_clock::now();
+      }
       streams_[id] = std::move(stream);
     }
     if (Stream* s = bySide(side, id)) (side == kDown ? s->request : s->response).clear();
@@ -361,8 +374,9 @@ class Http2Filter final : public StreamFilter {
     head.path = target.substr(0, q);
     if (q != std::string::npos) head.query = target.substr(q + 1);
     const std::string checked = head.path;
-    if (authorizer_ && authorizer_(head) == Verdict::kDeny)
-      return localResponse(s, 403, "denied by authorization policy", head.grpc);
+    Verdict verdict = authorizer_ ? authorizer_(head) : Verdict::kAllow;
+    if (s.record) describeRequest(*s.record, head, verdict);
+    if (verdict == Verdict::kDeny) return localResponse(s, 403, "denied by authorization policy", head.grpc);
     if (upGone_ || podGoaway_) return refuse(s);
     // What was checked is what the pod sees: the authorizer's normalised path.
     if (head.path != checked) target = head.path + (head.query.empty() ? "" : "?" + head.query);
@@ -385,6 +399,7 @@ class Http2Filter final : public StreamFilter {
   }
 
   void refuse(Stream& s) {
+    if (s.record) s.record->flag("UO");
     s.closedUp = true;
     s.dropRequestBody = true;
     nghttp2_submit_rst_stream(down_, NGHTTP2_FLAG_NONE, s.downId, NGHTTP2_REFUSED_STREAM);
@@ -393,6 +408,11 @@ class Http2Filter final : public StreamFilter {
   // The filter's own answer: a short text/plain body, or for a denied gRPC
   // call a trailers-only response with grpc-status 7 (PERMISSION_DENIED).
   void localResponse(Stream& s, int status, std::string_view text, bool grpcDenied) {
+    if (s.record) {
+      s.record->status = grpcDenied ? 200 : status;
+      if (grpcDenied) s.record->grpcStatus = 7;
+      s.record->flag(status == 403 ? "RBAC" : status == 405 ? "NR" : status == 431 ? "RL" : "UPE");
+    }
     s.local = true;
     s.closedUp = true;
     s.dropRequestBody = true;
@@ -433,7 +453,10 @@ class Http2Filter final : public StreamFilter {
       s->toUpAt = 0;
       s->dropRequestBody = true;
     }
-    if (s->closedUp) streams_.erase(id);
+    // A reset of the client's stream is the client's doing unless the pod's
+    // reset (UR) or end (UC) already explains it: then it is ours, passed on.
+    if (s->record && error != NGHTTP2_NO_ERROR && s->record->flags.empty()) s->record->flag("DC");
+    if (s->closedUp) finish(id);
     return 0;
   }
 
@@ -453,6 +476,7 @@ class Http2Filter final : public StreamFilter {
     if (frame->hd.type == NGHTTP2_HEADERS) {
       if (!s->finalResponse) return onResponseHead(*s, end);
       s->downTrailers = std::move(s->response.fields);
+      noteGrpcStatus(*s, s->downTrailers);
     }
     if ((frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) && end) {
       s->upEnded = true;
@@ -477,6 +501,10 @@ class Http2Filter final : public StreamFilter {
     }
     s.finalResponse = true;
     s.upEnded = end;
+    if (s.record) {
+      s.record->status = status ? std::atoi(status->c_str()) : 0;
+      noteGrpcStatus(s, s.response.fields);  // a trailers-only response
+    }
     submitResponse(s, nv, end);
     s.response.clear();
     return 0;
@@ -496,6 +524,7 @@ class Http2Filter final : public StreamFilter {
     upToDown_.erase(upId);
     if (!s) return 0;
     s->closedUp = true;
+    if (s->record && !s->upEnded) s->record->flag(error == NGHTTP2_REFUSED_STREAM ? "UO" : "UR");
     // A reset from the pod, or REFUSED_STREAM for a stream above its GOAWAY,
     // crosses with its code; a response that ended stays deliverable.
     if (!s->closedDown && !s->upEnded)
@@ -507,7 +536,7 @@ class Http2Filter final : public StreamFilter {
     s->toUp.clear();
     s->toUpAt = 0;
     s->dropRequestBody = true;
-    if (s->closedDown) streams_.erase(s->downId);
+    if (s->closedDown) finish(s->downId);
     return 0;
   }
 
@@ -518,6 +547,7 @@ class Http2Filter final : public StreamFilter {
     nghttp2_session* from = side == kDown ? down_ : up_;
     bool deliverable =
         s && (side == kDown ? !s->dropRequestBody && !s->closedUp && s->upId > 0 : !s->closedDown && !s->local);
+    if (s && s->record) (side == kDown ? s->record->requestBodyBytes : s->record->responseBodyBytes) += data.size();
     if (!deliverable) {
       nghttp2_session_consume(from, id, data.size());  // dropped: its window reopens at once
       return 0;
@@ -564,8 +594,32 @@ class Http2Filter final : public StreamFilter {
     return static_cast<ssize_t>(n);
   }
 
+  // --- telemetry -------------------------------------------------------------------------
+
+  void noteGrpcStatus(Stream& s, const Fields& fields) {
+    if (!s.record) return;
+    if (const std::string* g = find(fields, "grpc-status")) s.record->grpcStatus = std::atoi(g->c_str());
+  }
+
+  // The stream's exchange ended: the observer hears of it once.
+  void report(Stream& s, std::string_view flag = {}) {
+    if (!s.record) return;
+    if (!flag.empty()) s.record->flag(flag);
+    s.record->end = std::chrono::steady_clock::now();
+    observer_->onRequest(*s.record);
+    s.record.reset();
+  }
+
+  void finish(std::int32_t downId) {
+    if (auto it = streams_.find(downId); it != streams_.end()) {
+      report(*it->second);
+      streams_.erase(it);
+    }
+  }
+
   Authorizer authorizer_;
   Http2Limits limits_;
+  RequestObserver* observer_;
   nghttp2_session* down_ = nullptr;  // serves the client
   nghttp2_session* up_ = nullptr;    // the client of the pod
   FilterOutput* out_ = nullptr;
@@ -579,8 +633,8 @@ class Http2Filter final : public StreamFilter {
 
 }  // namespace
 
-std::unique_ptr<StreamFilter> makeHttp2Filter(Authorizer authorizer, Http2Limits limits) {
-  return std::make_unique<Http2Filter>(std::move(authorizer), limits);
+std::unique_ptr<StreamFilter> makeHttp2Filter(Authorizer authorizer, Http2Limits limits, RequestObserver* observer) {
+  return std::make_unique<Http2Filter>(std::move(authorizer), limits, observer);
 }
 
 }  // namespace weft::http

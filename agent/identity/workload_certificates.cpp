@@ -142,6 +142,14 @@ std::shared_ptr<const Svid> WorkloadCertificates::find(const SpiffeId& id) const
 
 TrustBundle WorkloadCertificates::trustBundle() const { return signer_.trustBundle(); }
 
+std::vector<std::pair<std::string, std::chrono::system_clock::time_point>> WorkloadCertificates::expiries() const {
+  std::lock_guard lock(mutex_);
+  std::vector<std::pair<std::string, std::chrono::system_clock::time_point>> out;
+  for (const auto& [id, entry] : entries_)
+    if (entry.current) out.emplace_back(id.uri(), entry.current->info.notAfter);
+  return out;
+}
+
 nlohmann::json WorkloadCertificates::toJson() const {
   std::lock_guard lock(mutex_);
   nlohmann::json certificates = nlohmann::json::array();

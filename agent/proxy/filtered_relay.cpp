@@ -67,6 +67,7 @@ void FilteredRelay::onConnected(int result) {
     counters.add(result == -ECONNREFUSED ? counters.connectRefused
                  : (result == -ECANCELED || result == -ETIMEDOUT) ? counters.connectTimeout
                                                                   : counters.connectOther);
+    flagConnectFailure(-result);
     log::debug("proxy", "connect {} for {}: {}", destination_.toString(), client_.toString(), std::strerror(-result));
     beginClose(true);
     return;
@@ -94,6 +95,7 @@ void FilteredRelay::onRecv(int s, int result, std::uint32_t flags) {
       lastActive_ = worker_.now();
       auto& counters = worker_.counters();
       counters.add(s == 0 ? counters.bytesFromClients : counters.bytesFromUpstreams, result);
+      countBytes(s == 0, static_cast<std::uint64_t>(result));
       std::string_view bytes(reinterpret_cast<const char*>(side.pool->data(id)), static_cast<std::size_t>(result));
       if (s == 0) filter_->onDownstreamData(bytes, out_);
       else filter_->onUpstreamData(bytes, out_);

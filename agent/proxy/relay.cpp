@@ -101,6 +101,7 @@ void Relay::onRecv(int d, int result, std::uint32_t flags) {
     lastActive_ = worker_.now();
     auto& counters = worker_.counters();
     counters.add(d == 0 ? counters.bytesFromClients : counters.bytesFromUpstreams, dir.length);
+    countBytes(d == 0, dir.length);
     sendPending(d);
     return;
   }
@@ -226,6 +227,7 @@ void Relay::finishIfDone() {
 }
 
 void Relay::countConnectFailure(int error) {
+  flagConnectFailure(error);
   auto& counters = worker_.counters();
   switch (error) {
     case ECONNREFUSED: counters.add(counters.connectRefused); break;

@@ -23,8 +23,9 @@ StreamRelay::StreamRelay(Worker& worker, TunnelConnection& tunnel, int fd, Socke
 }
 
 void StreamRelay::startOutbound(Worker& worker, TunnelConnection& tunnel, int appFd, SocketAddress source,
-                                SocketAddress destination) {
+                                SocketAddress destination, std::unique_ptr<telemetry::FlowTelemetry> flow) {
   auto* relay = new StreamRelay(worker, tunnel, appFd, destination, false);
+  relay->observe(std::move(flow));
   setNoDelay(appFd);
   auto id = tunnel.session().openStream(destination.toString(), source.toString(), relay);
   if (!id) {
@@ -40,9 +41,12 @@ void StreamRelay::startOutbound(Worker& worker, TunnelConnection& tunnel, int ap
 }
 
 void StreamRelay::startInbound(Worker& worker, TunnelConnection& tunnel, std::int32_t streamId,
-                               SocketAddress destination, std::unique_ptr<http::StreamFilter> filter) {
+                               SocketAddress destination, std::unique_ptr<http::StreamFilter> filter,
+                               std::unique_ptr<telemetry::FlowTelemetry> flow) {
   int fd = ::socket(destination.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
+    filter.reset();  // before the flow it reports to
+    if (flow) flow->flag("UF");
     log::warn("tunnel", "socket for {}: {}", destination.toString(), std::strerror(errno));
     tunnel.session().reject(streamId, 503);
     tunnel.markDirty();
@@ -50,6 +54,7 @@ void StreamRelay::startInbound(Worker& worker, TunnelConnection& tunnel, std::in
   }
   auto* relay = new StreamRelay(worker, tunnel, fd, destination, true);
   relay->streamId_ = streamId;
+  relay->observe(std::move(flow));
   relay->filter_ = std::move(filter);
   tunnel.session().attach(streamId, relay);
   worker.counters().add(worker.counters().active);
@@ -80,6 +85,7 @@ void StreamRelay::onConnected(int result) {
     counters.add(result == -ECONNREFUSED ? counters.connectRefused
                  : (result == -ECANCELED || result == -ETIMEDOUT) ? counters.connectTimeout
                                                                   : counters.connectOther);
+    flagConnectFailure(-result);
     // Not yet answered: the source hears a refusal and resets its app's connection.
     tunnel_->session().reject(streamId_, result == -ECANCELED || result == -ETIMEDOUT ? 504 : 502);
     dirtyTunnel();
@@ -107,6 +113,8 @@ void StreamRelay::onResponse(int status) {
   }
   log::debug("tunnel", "CONNECT {} answered {}", destination_.toString(), status);
   worker_.counters().add(worker_.counters().connectRefused);
+  // The destination's proxy refused: 403 is its policy, 504 a timeout, else a failed connect.
+  flagFlow(status == 403 ? "RBAC" : status == 504 ? "UT" : "UF");
   detachStream(true);
   beginClose(true);
 }
@@ -136,6 +144,7 @@ void StreamRelay::onRecv(int result, std::uint32_t flags) {
     lastActive_ = worker_.now();
     auto& counters = worker_.counters();
     counters.add(inbound_ ? counters.bytesFromUpstreams : counters.bytesFromClients, result);
+    countBytes(!inbound_, static_cast<std::uint64_t>(result));
     auto* data = reinterpret_cast<const std::uint8_t*>(
         worker_.pool(Worker::kStreamPool).data(static_cast<std::uint16_t>(bufferId_)));
     if (filter_) {
@@ -186,6 +195,7 @@ void StreamRelay::onData(const std::uint8_t* data, std::size_t length) {
   lastActive_ = worker_.now();
   auto& counters = worker_.counters();
   counters.add(inbound_ ? counters.bytesFromClients : counters.bytesFromUpstreams, length);
+  countBytes(inbound_, length);
   if (filter_) {
     unconsumed_ += length;
     if (closing_) return;

@@ -36,11 +36,13 @@ class StreamRelay final : public WorkerConnection, public tunnel::StreamHandler 
   // Source node: the app's accepted connection, to `destination` over `tunnel`.
   // The destination hears `source` (the app's address) for its policies.
   static void startOutbound(Worker& worker, TunnelConnection& tunnel, int appFd, SocketAddress source,
-                            SocketAddress destination);
+                            SocketAddress destination, std::unique_ptr<telemetry::FlowTelemetry> flow);
   // Destination node: a CONNECT stream for `destination`, a pod of this node.
   // `filter` may be null: bytes pass as they are.
+  // `flow` (may be null) is what `filter` reports its requests to.
   static void startInbound(Worker& worker, TunnelConnection& tunnel, std::int32_t streamId, SocketAddress destination,
-                           std::unique_ptr<http::StreamFilter> filter);
+                           std::unique_ptr<http::StreamFilter> filter,
+                           std::unique_ptr<telemetry::FlowTelemetry> flow);
 
   void abort() override;
   void finishIfDone() override;

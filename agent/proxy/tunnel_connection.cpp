@@ -228,27 +228,35 @@ void TunnelConnection::onConnectRequest(std::int32_t streamId, std::string_view 
     markDirty();
     return;
   }
-  InboundPlan plan;
-  if (mesh.inbound) {
-    InboundConnection connection{.destination = *destination, .workload = workload};
-    if (!peerSpiffeId_)
-      if (auto id = identity::parseSpiffeId(*peerIdentity_)) peerSpiffeId_ = *id;
-    connection.sourceIdentity = peerSpiffeId_;
-    if (auto claimed = parseSocketAddress(forwardedFor); claimed && peerSpiffeId_) {
-      // Believed only for a pod of the identity the peer proved.
-      const MeshWorkload* source = directory->find(*claimed);
-      if (source && source->identity == *peerSpiffeId_) connection.source = *claimed;
-    }
-    plan = mesh.inbound->plan(connection);
+  InboundConnection connection{.destination = *destination, .workload = workload};
+  if (!peerSpiffeId_)
+    if (auto id = identity::parseSpiffeId(*peerIdentity_)) peerSpiffeId_ = *id;
+  connection.sourceIdentity = peerSpiffeId_;
+  const MeshWorkload* source = nullptr;
+  if (auto claimed = parseSocketAddress(forwardedFor); claimed && peerSpiffeId_) {
+    // Believed only for a pod of the identity the peer proved.
+    source = directory->find(*claimed);
+    if (source && source->identity == *peerSpiffeId_) connection.source = *claimed;
+    else source = nullptr;
   }
+  auto flow = worker_.openFlow({.source = Worker::telemetryPeer(source, peerSpiffeId_),
+                                .destination = Worker::telemetryPeer(workload),
+                                .sourceAddress = connection.source,
+                                .destinationAddress = *destination,
+                                .mutualTls = true,
+                                .reportsDestination = true});
+  connection.observer = flow.get();
+  InboundPlan plan;
+  if (mesh.inbound) plan = mesh.inbound->plan(connection);
   if (!plan.admitted) {
+    if (flow) flow->flag("RBAC");
     log::info("tunnel", "denied CONNECT {} from {} ({}): {}", authority, peer_.toString(), *peerIdentity_, plan.reason);
     worker_.counters().add(worker_.counters().streamsDenied);
     session_->reject(streamId, 403);
     markDirty();
     return;
   }
-  StreamRelay::startInbound(worker_, *this, streamId, *destination, std::move(plan.filter));
+  StreamRelay::startInbound(worker_, *this, streamId, *destination, std::move(plan.filter), std::move(flow));
 }
 
 void TunnelConnection::failWith(const Error& error) {

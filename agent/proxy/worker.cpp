@@ -140,6 +140,7 @@ void Worker::run() {
     }
   }
   drain();
+  if (telemetry_) telemetry_->flush();
   for (auto& pool : pools_) pool.reset();
   ring_.reset();
 }
@@ -204,14 +205,18 @@ void Worker::acceptOutbound(int fd) {
       const MeshWorkload* source = directory->find(client);
       std::optional<identity::SpiffeId> sourceIdentity;
       if (source && source->onThisNode) sourceIdentity = source->identity;
-      startLocalRelay(fd, client, *destination, *target, std::move(sourceIdentity));
+      startLocalRelay(fd, client, *destination, *target, source && source->onThisNode ? source : nullptr,
+                      std::move(sourceIdentity));
       return;
     }
     if (target && !target->onThisNode) {
       // Between enrolled pods of two nodes: only ever inside a tunnel.
       const MeshWorkload* source = directory->find(client);
       TunnelConnection* tunnel = source && source->onThisNode ? tunnelFor(*source, *target) : nullptr;
+      auto flow = openFlow({.source = telemetryPeer(source), .destination = telemetryPeer(target), .sourceAddress = client,
+                            .destinationAddress = *destination, .mutualTls = true, .reportsSource = true});
       if (!tunnel) {
+        if (flow) flow->flag("UF");
         log::warn("proxy", "no tunnel for {} -> {} ({}): connection reset", client.toString(),
                   destination->toString(), source ? "no tunnel could be opened" : "the source is no enrolled pod");
         counters_.sub(counters_.active);
@@ -219,13 +224,38 @@ void Worker::acceptOutbound(int fd) {
         closeWithReset(fd);
         return;
       }
-      StreamRelay::startOutbound(*this, *tunnel, fd, client, *destination);
+      StreamRelay::startOutbound(*this, *tunnel, fd, client, *destination, std::move(flow));
       return;
     }
   }
-  auto* relay = new Relay(*this, fd, client, *destination);
+  startPassthrough(fd, client, *destination, true);
+}
+
+void Worker::startPassthrough(int fd, SocketAddress client, SocketAddress destination, bool fromLocalPod) {
+  auto* relay = new Relay(*this, fd, client, destination);
+  const MeshWorkload* pod = nullptr;
+  if (options_.mesh) pod = options_.mesh->directory->current()->find(fromLocalPod ? client : destination);
+  // The directory's objects live as long as the snapshot: peers are copied.
+  relay->observe(openFlow({.source = fromLocalPod ? telemetryPeer(pod) : telemetry::Peer{},
+                           .destination = fromLocalPod ? telemetry::Peer{} : telemetryPeer(pod),
+                           .sourceAddress = client,
+                           .destinationAddress = destination,
+                           .reportsSource = fromLocalPod,
+                           .reportsDestination = !fromLocalPod}));
   adopt(relay);
   relay->start();
+}
+
+std::unique_ptr<telemetry::FlowTelemetry> Worker::openFlow(telemetry::FlowEnds ends) {
+  // Neither metrics nor access logs: no observer, so filters build no records.
+  if (!telemetry_ || (!telemetry_->metrics() && !telemetry_->logging())) return nullptr;
+  return std::make_unique<telemetry::FlowTelemetry>(*telemetry_, std::move(ends));
+}
+
+telemetry::Peer Worker::telemetryPeer(const MeshWorkload* workload, const std::optional<identity::SpiffeId>& identity) {
+  telemetry::Peer peer = workload ? workload->peer : telemetry::Peer{};
+  if (identity) peer.principal = identity->uri();
+  return peer;
 }
 
 void Worker::acceptInboundPlaintext(int fd) {
@@ -241,24 +271,28 @@ void Worker::acceptInboundPlaintext(int fd) {
   if (options_.mesh) {
     auto directory = options_.mesh->directory->current();
     if (const MeshWorkload* target = directory->find(destination)) {
-      startLocalRelay(fd, client, destination, *target, std::nullopt);  // plaintext: no identity
+      startLocalRelay(fd, client, destination, *target, nullptr, std::nullopt);  // plaintext: no identity
       return;
     }
   }
-  auto* relay = new Relay(*this, fd, client, destination);
-  adopt(relay);
-  relay->start();
+  startPassthrough(fd, client, destination, false);
 }
 
 // A connection to a pod of this node: admitted or reset by its policies, and
 // relayed through an L7 filter when its protocol has one.
 void Worker::startLocalRelay(int fd, SocketAddress client, SocketAddress destination, const MeshWorkload& target,
-                             std::optional<identity::SpiffeId> sourceIdentity) {
+                             const MeshWorkload* source, std::optional<identity::SpiffeId> sourceIdentity) {
+  // From a pod of this node (both views are this proxy's) or plaintext from
+  // outside the mesh (PERMISSIVE: only the destination's).
+  auto flow = openFlow({.source = telemetryPeer(source, sourceIdentity), .destination = telemetryPeer(&target),
+                        .sourceAddress = client, .destinationAddress = destination,
+                        .reportsSource = source != nullptr, .reportsDestination = true});
   InboundPlan plan;
   if (const InboundPolicy* inbound = options_.mesh->inbound)
     plan = inbound->plan({.source = client, .destination = destination, .workload = &target,
-                          .sourceIdentity = std::move(sourceIdentity)});
+                          .sourceIdentity = std::move(sourceIdentity), .observer = flow.get()});
   if (!plan.admitted) {
+    if (flow) flow->flag("RBAC");
     log::info("proxy", "denied {} -> {} ({}): {}", client.toString(), destination.toString(), target.name, plan.reason);
     counters_.add(counters_.connectionsDenied);
     counters_.sub(counters_.active);
@@ -268,11 +302,13 @@ void Worker::startLocalRelay(int fd, SocketAddress client, SocketAddress destina
   }
   if (plan.filter) {
     auto* relay = new FilteredRelay(*this, fd, client, destination, std::move(plan.filter));
+    relay->observe(std::move(flow));
     adopt(relay);
     relay->start();
     return;
   }
   auto* relay = new Relay(*this, fd, client, destination);
+  relay->observe(std::move(flow));
   adopt(relay);
   relay->start();
 }
@@ -311,6 +347,7 @@ void Worker::forgetPooled(const std::string& key, TunnelConnection* tunnel) {
 
 void Worker::sweepIdle() {
   counters_.ringOverflows.store(ring_->completionOverflows(), std::memory_order_relaxed);
+  if (telemetry_) telemetry_->flush();  // access-log lines are at most about a second late
   for (WorkerConnection* connection = connections_; connection;) {
     WorkerConnection* next = connection->nextInWorker;
     connection->sweep(now_, options_.idleTimeout);

@@ -49,6 +49,11 @@ class Worker {
   KernelSteering& steering() { return steering_; }
   const ProxyOptions& options() const { return options_; }
   std::chrono::steady_clock::time_point now() const { return now_; }
+  // A connection's telemetry, opened now; null without telemetry.
+  std::unique_ptr<telemetry::FlowTelemetry> openFlow(telemetry::FlowEnds ends);
+  // How metrics name a pod (or an address outside the mesh: unknown), with
+  // the proven identity when there is one.
+  static telemetry::Peer telemetryPeer(const MeshWorkload* workload, const std::optional<identity::SpiffeId>& identity = {});
   void parkForBuffer(WorkerConnection* connection, int pool);
   void unpark(WorkerConnection* connection);
   void bufferReturned(int pool);
@@ -82,14 +87,19 @@ class Worker {
   };
 
   Worker(unsigned index, const ProxyOptions& options, KernelSteering& steering)
-      : index_(index), options_(options), steering_(steering) {}
+      : index_(index),
+        options_(options),
+        steering_(steering),
+        telemetry_(options.telemetry ? &options.telemetry->worker(index) : nullptr) {}
   void run();
   void armAccept(AcceptOp& op);
   void onAccept(AcceptOp& op, int result, std::uint32_t flags);
   void acceptOutbound(int fd);
   void acceptInboundPlaintext(int fd);
   void startLocalRelay(int fd, SocketAddress client, SocketAddress destination, const MeshWorkload& target,
-                       std::optional<identity::SpiffeId> sourceIdentity);
+                       const MeshWorkload* source, std::optional<identity::SpiffeId> sourceIdentity);
+  // A connection relayed as plain TCP to an address outside the mesh.
+  void startPassthrough(int fd, SocketAddress client, SocketAddress destination, bool fromLocalPod);
   // A tunnel that carries src -> dst (pooled), or nullptr if none can be made.
   TunnelConnection* tunnelFor(const MeshWorkload& source, const MeshWorkload& destination);
   void afterCompletions();
@@ -117,6 +127,7 @@ class Worker {
   mutable std::mutex tunnelsMutex_;
   std::vector<TunnelConnection*> tunnels_;
   ProxyCounters counters_;
+  telemetry::WorkerTelemetry* telemetry_ = nullptr;
   std::chrono::steady_clock::time_point now_;
   std::atomic<bool> stopRequested_{false};
   std::thread thread_;

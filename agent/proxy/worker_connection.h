@@ -2,7 +2,13 @@
 // The list lets the worker sweep idle ones and end all of them at shutdown.
 #pragma once
 
+#include <cerrno>
 #include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+#include "weft/telemetry/flow_telemetry.h"
 
 namespace weft::proxy {
 
@@ -22,15 +28,32 @@ class WorkerConnection {
   virtual void resumeParked(int pool) { (void)pool; }
   // Called about once a second; the default ends connections idle past `limit`.
   virtual void sweep(std::chrono::steady_clock::time_point now, std::chrono::seconds limit) {
-    if (now - lastActive_ > limit) abort();
+    if (now - lastActive_ > limit) {
+      flagFlow("SI");
+      abort();
+    }
   }
   [[nodiscard]] std::chrono::steady_clock::time_point lastActive() const { return lastActive_; }
+  // Metrics and access logs of this connection (none without telemetry).
+  void observe(std::unique_ptr<telemetry::FlowTelemetry> flow) { flow_ = std::move(flow); }
 
   WorkerConnection* nextInWorker = nullptr;  // intrusive list of the worker's connections
   WorkerConnection* prevInWorker = nullptr;
 
  protected:
+  void countBytes(bool fromClient, std::uint64_t n) {
+    if (flow_) fromClient ? flow_->fromClient(n) : flow_->fromServer(n);
+  }
+  void flagFlow(std::string_view code) {
+    if (flow_) flow_->flag(code);
+  }
+  // A connect that failed: UT when it timed out, UF otherwise.
+  void flagConnectFailure(int error) { flagFlow(error == ECANCELED || error == ETIMEDOUT ? "UT" : "UF"); }
+
   std::chrono::steady_clock::time_point lastActive_;
+  // In the base so that it outlives the derived class's members: an L7
+  // filter reports to it (its RequestObserver) from its destructor.
+  std::unique_ptr<telemetry::FlowTelemetry> flow_;
 };
 
 }  // namespace weft::proxy

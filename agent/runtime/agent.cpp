@@ -13,6 +13,7 @@
 
 #include "bpf_steering.h"
 #include "mesh_directory_builder.h"
+#include "agent_metrics.h"
 #include "mesh_inbound_policy.h"
 #include "weft/identity/local_ca.h"
 #include "weft/identity/workload_certificates.h"
@@ -105,6 +106,7 @@ class Agent {
   void applyConfig();
   void serve(int signalFd);
   nlohmann::json stats();
+  std::string metricsText();
 
   AgentOptions options_;
   std::string node_;
@@ -120,12 +122,14 @@ class Agent {
   std::shared_ptr<tunnel::TunnelTls> tunnelTls_;
   proxy::MeshDirectoryHolder directory_;
   MeshInboundPolicy inboundPolicy_;  // AuthorizationPolicy and port protocols, for the proxy
+  std::unique_ptr<telemetry::Telemetry> telemetry_;  // outlives the proxy's workers that write to it
   std::unique_ptr<proxy::Proxy> proxy_;
   std::mutex enrollmentMutex_;  // reconcile (main thread) vs /stats (admin thread)
   std::unique_ptr<redirect::Enrollment> enrollment_;
   std::atomic<bool> ready_{false};
-  // Last, so destroyed first: its thread calls stats(), which reads the rest.
+  // Last, so destroyed first: their threads call stats(), which reads the rest.
   std::unique_ptr<admin::AdminServer> admin_;
+  std::unique_ptr<admin::AdminServer> metrics_;  // the Prometheus scrape endpoint (15020)
 };
 
 Status Agent::setUp() {
@@ -135,6 +139,21 @@ Status Agent::setUp() {
   auto admin = admin::AdminServer::listen(*adminAddress);
   if (!admin) return std::unexpected(admin.error());
   admin_ = std::move(*admin);
+  if (!options_.metricsAddr.empty()) {
+    auto metricsAddress = parseSocketAddress(options_.metricsAddr);
+    if (!metricsAddress)
+      return fail(ErrorCode::kInvalidArgument, "--metrics-addr: " + metricsAddress.error().message);
+    auto metrics = admin::AdminServer::listen(*metricsAddress);
+    if (!metrics) return fail(metrics.error().code, "--metrics-addr " + options_.metricsAddr + ": " +
+                                                        metrics.error().message);
+    metrics_ = std::move(*metrics);
+  }
+  // Before anything touches the kernel: a bad --access-log fails the start
+  // with its cause and leaves no hooks behind.
+  const unsigned workers = options_.workers ? options_.workers : std::max(1u, std::thread::hardware_concurrency());
+  auto telemetry = telemetry::Telemetry::create(options_.telemetry, options_.proxyAddress.empty() ? 0 : workers);
+  if (!telemetry) return std::unexpected(telemetry.error());
+  telemetry_ = std::move(*telemetry);
 
   if (!options_.configDir.empty()) {
     reloadConfig(options_.configDir, store_);
@@ -166,7 +185,8 @@ Status Agent::setUp() {
     proxy::ProxyOptions proxyOptions;
     proxyOptions.outboundListen =
         parseSocketAddress(options_.proxyAddress + ":" + std::to_string(options_.outboundPort)).value();
-    proxyOptions.workers = options_.workers ? options_.workers : std::max(1u, std::thread::hardware_concurrency());
+    proxyOptions.workers = workers;
+    proxyOptions.telemetry = telemetry_.get();
     proxyOptions.connectTimeout = options_.connectTimeout;
     proxyOptions.idleTimeout = options_.idleTimeout;
     proxyOptions.testDelayPerBatch = options_.testDelayPerBatch;
@@ -195,6 +215,23 @@ Status Agent::setUp() {
                 "(kernel sockmap behaviour; see ARCHITECTURE.md, same-node fast path)");
   }
   applyConfig();
+
+  auto scrape = [this](const http::Request&) {
+    admin::Response r = admin::Response::text(metricsText());
+    r.contentType = "text/plain; version=0.0.4; charset=utf-8";
+    return r;
+  };
+  admin_->route("GET", "/stats/prometheus", scrape);
+  if (metrics_) {
+    metrics_->route("GET", "/metrics", scrape);
+    metrics_->route("GET", "/stats/prometheus", scrape);
+    metrics_->start();
+    log::info("agent", "metrics on http://{}/metrics ({} names)", metrics_->address().toString(),
+              options_.telemetry.naming == telemetry::MetricNaming::kIstio ? "Istio's" : "weft's");
+  }
+  if (!options_.telemetry.accessLog.path.empty())
+    log::info("agent", "access log to {} (sampling {})", options_.telemetry.accessLog.path,
+              options_.telemetry.accessLog.sample);
 
   admin::registerAgentRoutes(*admin_, {.nodeName = node_,
                                        .snapshots = &store_,
@@ -262,6 +299,17 @@ void Agent::applyConfig() {
     directory_.publish(buildMeshDirectory(snapshot, node_, options_.trustDomain));
     inboundPolicy_.update(snapshot, redirect::kMeshRootNamespace, {.mergeSlashes = options_.mergeSlashes});
   }
+}
+
+std::string Agent::metricsText() {
+  nlohmann::json s = stats();
+  AgentMetricSources sources{.stats = &s,
+                             .maps = hooks_->mapOccupancy(),
+                             .configObjectsRejected = store_.current()->rejected.size(),
+                             .accessLogEntries = telemetry_->accessLogLines(),
+                             .accessLogWriteErrors = telemetry_->accessLogWriteErrors()};
+  if (certificates_) sources.certificateExpiries = certificates_->expiries();
+  return telemetry_->renderMetrics(agentMetrics(sources));
 }
 
 nlohmann::json Agent::stats() {

@@ -2,6 +2,7 @@
 
 #include "weft/common/log.h"
 #include "weft/redirect/enrollment.h"
+#include "workload_peer.h"
 
 namespace weft::runtime {
 
@@ -14,13 +15,15 @@ std::shared_ptr<const proxy::MeshDirectory> buildMeshDirectory(const config::Sna
       log::warn("mesh", "pod {}/{}: {}", pod->meta.namespace_, pod->meta.name, id.error().describe());
       continue;
     }
+    telemetry::Peer peer = workloadPeer(*pod, snapshot, *id);
     for (const auto& ip : pod->podIPs) {
       auto address = parseSocketAddress(ip.find(':') == std::string::npos ? ip + ":0" : "[" + ip + "]:0");
       if (!address) continue;
       directory->add(*address, {.identity = *id,
                                 .name = pod->meta.namespace_ + "/" + pod->meta.name,
                                 .nodeAddress = pod->hostIP,
-                                .onThisNode = pod->nodeName == node});
+                                .onThisNode = pod->nodeName == node,
+                                .peer = peer});
     }
   }
   return directory;

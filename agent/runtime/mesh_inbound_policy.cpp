@@ -12,6 +12,7 @@
 #include "weft/http/protocol_detection.h"
 #include "weft/policy/authorization.h"
 #include "weft/policy/path_normalization.h"
+#include "service_selection.h"
 
 namespace weft::runtime {
 
@@ -32,22 +33,13 @@ std::optional<std::uint16_t> numericPort(std::string_view text) {
   return static_cast<std::uint16_t>(port);
 }
 
-bool selects(const config::Labels& selector, const config::Labels& labels) {
-  if (selector.empty()) return false;  // a Service without a selector has manual endpoints
-  for (const auto& [key, value] : selector) {
-    auto it = labels.find(key);
-    if (it == labels.end() || it->second != value) return false;
-  }
-  return true;
-}
-
 // Each pod port's protocol from the Services that select the pod. A named
 // targetPort needs the pod's container ports, which the agent does not
 // keep: such a port stays undeclared (and is detected when enforced).
 void collectPorts(const config::Snapshot& snapshot, MeshInboundPolicy::Rules& rules) {
   for (const auto& service : snapshot.services)
     for (const auto& pod : snapshot.pods) {
-      if (pod.meta.namespace_ != service.meta.namespace_ || !selects(service.selector, pod.meta.labels)) continue;
+      if (!serviceSelects(service, pod)) continue;
       auto& ports = rules.ports[pod.meta.namespace_ + "/" + pod.meta.name];
       for (const auto& port : service.ports) {
         auto target = port.targetPort.empty() ? std::optional(port.port) : numericPort(port.targetPort);
@@ -118,8 +110,8 @@ proxy::InboundPlan MeshInboundPolicy::plan(const proxy::InboundConnection& conne
     // Nothing to enforce: a declared HTTP port is still spoken by the proxy
     // (HTTP/1.1's smuggling defences, nghttp2's checks of RFC 9113), so the
     // pod only sees well-formed messages; everything else keeps the L4 path.
-    if (protocol == http::PortProtocol::kHttp1) plan.filter = http::makeHttp1Filter({});
-    if (protocol == http::PortProtocol::kHttp2) plan.filter = http::makeHttp2Filter({});
+    if (protocol == http::PortProtocol::kHttp1) plan.filter = http::makeHttp1Filter({}, {}, connection.observer);
+    if (protocol == http::PortProtocol::kHttp2) plan.filter = http::makeHttp2Filter({}, {}, connection.observer);
     return plan;
   }
 
@@ -158,17 +150,19 @@ proxy::InboundPlan MeshInboundPolicy::plan(const proxy::InboundConnection& conne
     a.headers = &head.headers;
     policy::Decision d = policy::decide(*set, a);
     count(*counters, d);
+    head.policy = d.policy;
     if (!d.allowed)
       log::info("authz", "{} {} from {} refused: {}", head.method, head.path, facts->description, denialReason(d));
     return d.allowed ? http::Verdict::kAllow : http::Verdict::kDeny;
   };
 
+  http::RequestObserver* observer = connection.observer;
   switch (protocol) {
-    case http::PortProtocol::kHttp1: plan.filter = http::makeHttp1Filter(authorizer); break;
-    case http::PortProtocol::kHttp2: plan.filter = http::makeHttp2Filter(authorizer); break;
+    case http::PortProtocol::kHttp1: plan.filter = http::makeHttp1Filter(authorizer, {}, observer); break;
+    case http::PortProtocol::kHttp2: plan.filter = http::makeHttp2Filter(authorizer, {}, observer); break;
     case http::PortProtocol::kUndeclared:
-      plan.filter = http::makeDetectingFilter({.http1 = [authorizer] { return http::makeHttp1Filter(authorizer); },
-                                               .http2 = [authorizer] { return http::makeHttp2Filter(authorizer); },
+      plan.filter = http::makeDetectingFilter({.http1 = [authorizer, observer] { return http::makeHttp1Filter(authorizer, {}, observer); },
+                                               .http2 = [authorizer, observer] { return http::makeHttp2Filter(authorizer, {}, observer); },
                                                .admitOpaque = admitL4});
       break;
     case http::PortProtocol::kTcp:

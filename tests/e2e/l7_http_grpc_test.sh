@@ -30,24 +30,14 @@
 source "$(dirname "$0")/lib/e2e.sh"
 here=$(cd "$(dirname "$0")" && pwd)
 shared=$(cd "$here/../../.." && pwd)/shared/testdata/http1
-for tool in node curl jq nginx wrk h2load; do
-  command -v "$tool" >/dev/null || { fail "$tool is installed" "this test drives it"; assert_done; }
-done
-[[ -d $here/grpc/node_modules/@grpc/grpc-js ]] ||
-  { fail "@grpc/grpc-js is installed" "run scripts/setup (npm ci in tests/e2e/grpc)"; assert_done; }
+e2e_require node curl jq nginx wrk h2load
+e2e_require_grpc_js
 [[ -f $shared/smuggler/smuggler_payloads.json ]] ||
   { fail "the shared HTTP/1.1 test data is there" "$shared missing"; assert_done; }
 
 assert_cleanup cluster_down
 cluster_up --nodes 2 --pods 2 >/dev/null
-agent_logs_on_failure() {
-  ((ASSERT_FAILED > 0)) || return 0
-  for node in n1 n2; do
-    echo "--- last lines of $node's agent log"
-    tail -n 15 "$(agent_log "$node")" 2>/dev/null || true
-  done
-}
-assert_cleanup agent_logs_on_failure
+e2e_show_agent_logs_on_failure n1 n2
 
 server=n1-p1
 server_ip=$(cluster_pod_ip "$server")

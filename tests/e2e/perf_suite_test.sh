@@ -21,10 +21,10 @@ json=$dir/base/perf.json
 assert_eq "the JSON names machine, kernel, commit and settings" true \
   "$(jq '(.machine.kernel | length > 0) and (.machine.cpus > 0) and (.commit | length > 0)
          and (.settings.rounds == 1) and (.settings.smoke == true)' "$json" 2>/dev/null || echo false)"
-assert_eq "every scenario ran (none missing)" '["cross_node","l7_cross_node","same_node_l4"]' \
+assert_eq "every scenario ran (none missing)" '["cross_node","l7_cross_node","same_node_l4","telemetry_cost"]' \
   "$(jq -c '[.scenarios | to_entries[] | select(.value.missing | not) | .key] | sort' "$json" 2>/dev/null)"
 assert_eq "ratios weft / baseline from each scenario" true \
-  "$(jq '[.ratios | keys[] | split("_")[0]] | unique == ["cross", "l7", "same"]' "$json" 2>/dev/null || echo false)"
+  "$(jq '[.ratios | keys[] | split("_")[0]] | unique == ["cross", "l7", "same", "telemetry"]' "$json" 2>/dev/null || echo false)"
 assert_eq "closed-loop rr at 32 connections has p50 <= p90 <= p99 <= p99.9 for every target" true \
   "$(jq '[(.scenarios.cross_node.medians, .scenarios.same_node_l4.summary) | .[]
           | [.rr32_p50_us, .rr32_p90_us, .rr32_p99_us, .rr32_p999_us]]

@@ -27,15 +27,7 @@ done
 
 assert_cleanup cluster_down
 cluster_up --nodes 2 --pods 2 --unenrolled 1 >/dev/null
-# The agents' logs go with the cluster: show their ends when something failed.
-agent_logs_on_failure() {
-  ((ASSERT_FAILED > 0)) || return 0
-  for node in n1 n2; do
-    echo "--- last lines of $node's agent log"
-    tail -n 15 "$(agent_log "$node")" 2>/dev/null || true
-  done
-}
-assert_cleanup agent_logs_on_failure
+e2e_show_agent_logs_on_failure n1 n2
 client=n1-p1 server=n2-p1 outsider=n1-p2
 server_ip=$(cluster_pod_ip "$server")
 n2_ip=$(cluster_node_ip n2)

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <string>
 
+#include "weft/http/request_observer.h"
 #include "weft/http/stream_filter.h"
 
 namespace weft::fuzz {
@@ -33,6 +34,21 @@ struct FilterOutputCheck {
   }
   void take(http::FilterOutput& out) {
     take(out, [](const std::string&) {});
+  }
+};
+
+// What the filters report per request (metrics, access logs) must be sane:
+// a status the client could have seen, time that runs forward, and under a
+// deny-all authorizer no request that reached the authorizer reported as allowed.
+struct RecordCheck final : http::RequestObserver {
+  bool denyAll = false;
+  std::size_t records = 0;
+  void onRequest(http::RequestRecord& r) override {
+    ++records;
+    check(r.status == 0 || (r.status >= 100 && r.status <= 999));
+    check(r.end >= r.start);
+    check(r.grpcStatus >= -1);
+    if (denyAll && !r.method.empty()) check(r.denied);
   }
 };
 

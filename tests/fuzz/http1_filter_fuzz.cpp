@@ -57,7 +57,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     head.path = "/rewritten";
     return weft::http::Verdict::kAllow;
   };
-  auto filter = weft::http::makeHttp1Filter(authorizer, {.maxHeaderBytes = 1024, .maxHeaders = 16, .maxTargetBytes = 256});
+  weft::fuzz::RecordCheck records;
+  records.denyAll = denyAll;
+  auto filter = weft::http::makeHttp1Filter(authorizer, {.maxHeaderBytes = 1024, .maxHeaders = 16, .maxTargetBytes = 256},
+                                            &records);
   feed(*filter, client, server, step, denyAll);
+  filter.reset();  // reports what was still in flight
   return 0;
 }

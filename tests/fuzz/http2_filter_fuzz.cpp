@@ -68,9 +68,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     head.path = "/rewritten";
     return weft::http::Verdict::kAllow;
   };
+  weft::fuzz::RecordCheck records;
+  records.denyAll = denyAll;
   auto filter = weft::http::makeHttp2Filter(authorizer, {.maxConcurrentStreams = 16, .maxHeaderListBytes = 2048,
                                                          .maxHeaders = 16, .streamWindow = 65535,
-                                                         .connectionWindow = 65535});
+                                                         .connectionWindow = 65535},
+                                            &records);
   weft::http::FilterOutput out;
   weft::fuzz::FilterOutputCheck sides;
   PodView pod;
@@ -93,5 +96,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   filter->onDownstreamEnd(out);
   take();
   if (denyAll) check(pod.requests == 0);
+  filter.reset();  // reports what was still in flight
   return 0;
 }

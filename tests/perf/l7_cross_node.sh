@@ -120,19 +120,7 @@ haproxy_acls() { # N: the same rules for a frontend of B
     "{ ssl_c_s_dn(CN) -m str a.mesh.test } { req.hdr_ip(x-forwarded-for,-1) $client_ip }"
 }
 
-# Services declaring the origin's ports, so that weft applies its HTTP filters.
-for node in n1 n2; do
-  cat >"$(cluster_config_dir "$node")/services.yaml" <<EOF
-apiVersion: v1
-kind: Service
-metadata: {name: bench-origin, namespace: demo}
-spec:
-  selector: {app: $origin}
-  ports:
-  - {name: http, port: 8080, targetPort: 8080}
-  - {name: http2, port: 8082, targetPort: 8082}
-EOF
-done
+xn_declare_origin_ports  # so that weft applies its HTTP filters
 
 # --- the HAProxy pair, one A/B pair per rule count (ports offset by 0 and 100):
 # A takes HTTP/1.1 on 8084 (h1 link) and 8086 (h2 link, http-reuse always) as

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <memory>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "weft/common/error.h"
@@ -80,6 +81,14 @@ class CaptureHooks {
   [[nodiscard]] bool adoptedExistingLinks() const { return adopted_; }
 
   [[nodiscard]] Result<CaptureCounters> counters() const;
+  // Entries in each of the hash maps the agent fills or the programs grow
+  // (for weft_agent_bpf_map_entries): a map near its capacity loses entries.
+  struct MapOccupancy {
+    std::string name;
+    std::size_t entries = 0;
+    std::size_t capacity = 0;
+  };
+  [[nodiscard]] std::vector<MapOccupancy> mapOccupancy() const;
   [[nodiscard]] Status upsertEnrolled(const EnrolledPod& pod);
   [[nodiscard]] Status removeEnrolled(std::uint64_t netnsCookie);
   [[nodiscard]] Result<std::vector<std::uint64_t>> enrolledCookies() const;

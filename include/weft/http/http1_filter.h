@@ -31,6 +31,7 @@
 #include <cstddef>
 #include <memory>
 
+#include "weft/http/request_observer.h"
 #include "weft/http/stream_filter.h"
 
 namespace weft::http {
@@ -41,6 +42,8 @@ struct Http1Limits {
   std::size_t maxTargetBytes = 8 * 1024;
 };
 
-[[nodiscard]] std::unique_ptr<StreamFilter> makeHttp1Filter(Authorizer authorizer, Http1Limits limits = {});
+// `observer` (may be null) hears of every request when its exchange ends.
+[[nodiscard]] std::unique_ptr<StreamFilter> makeHttp1Filter(Authorizer authorizer, Http1Limits limits = {},
+                                             RequestObserver* observer = nullptr);
 
 }  // namespace weft::http

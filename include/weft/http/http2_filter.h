@@ -26,6 +26,7 @@
 #include <cstdint>
 #include <memory>
 
+#include "weft/http/request_observer.h"
 #include "weft/http/stream_filter.h"
 
 namespace weft::http {
@@ -38,6 +39,8 @@ struct Http2Limits {
   std::int32_t connectionWindow = 1024 * 1024;
 };
 
-[[nodiscard]] std::unique_ptr<StreamFilter> makeHttp2Filter(Authorizer authorizer, Http2Limits limits = {});
+// `observer` (may be null) hears of every request when its exchange ends.
+[[nodiscard]] std::unique_ptr<StreamFilter> makeHttp2Filter(Authorizer authorizer, Http2Limits limits = {},
+                                             RequestObserver* observer = nullptr);
 
 }  // namespace weft::http

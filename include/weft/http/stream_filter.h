@@ -69,6 +69,7 @@ struct RequestHead {
   std::string query;      // without '?', empty if none
   std::vector<std::pair<std::string, std::string>> headers;
   bool grpc = false;      // content-type application/grpc*
+  std::string policy;     // set by the authorizer: the AuthorizationPolicy that decided, if one did
 };
 
 enum class Verdict { kAllow, kDeny };

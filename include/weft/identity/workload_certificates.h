@@ -66,6 +66,9 @@ class WorkloadCertificates {
   // while an identity has no certificate; renewAt is the next attempt.
   [[nodiscard]] nlohmann::json toJson() const;
 
+  // notAfter of each identity's current certificate (for the expiry metric).
+  [[nodiscard]] std::vector<std::pair<std::string, std::chrono::system_clock::time_point>> expiries() const;
+
  private:
   using SvidMap = std::map<SpiffeId, std::shared_ptr<const Svid>>;
   struct Entry {

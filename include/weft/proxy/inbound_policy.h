@@ -10,6 +10,7 @@
 #include <string>
 
 #include "weft/common/socket_address.h"
+#include "weft/http/request_observer.h"
 #include "weft/http/stream_filter.h"
 #include "weft/identity/spiffe_id.h"
 #include "weft/proxy/mesh_directory.h"
@@ -23,6 +24,9 @@ struct InboundConnection {
   // Proven by the tunnel's mTLS (or the enrolled pod of this node that
   // connected); none for plaintext accepted in PERMISSIVE mode.
   std::optional<identity::SpiffeId> sourceIdentity;
+  // Hears of each HTTP request the connection's filter handles (metrics,
+  // access logs); outlives the filter. May be null.
+  http::RequestObserver* observer = nullptr;
 };
 
 struct InboundPlan {

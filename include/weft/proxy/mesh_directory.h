@@ -10,6 +10,7 @@
 
 #include "weft/common/socket_address.h"
 #include "weft/identity/spiffe_id.h"
+#include "weft/telemetry/peer.h"
 
 namespace weft::proxy {
 
@@ -18,6 +19,7 @@ struct MeshWorkload {
   std::string name;         // "namespace/name", for logs
   std::string nodeAddress;  // the pod's node (status.hostIP); empty when unknown
   bool onThisNode = false;
+  telemetry::Peer peer;     // how metrics and access logs name it
 };
 
 class MeshDirectory {

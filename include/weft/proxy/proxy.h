@@ -16,6 +16,7 @@
 #include "weft/proxy/inbound_policy.h"
 #include "weft/proxy/kernel_steering.h"
 #include "weft/proxy/mesh_directory.h"
+#include "weft/telemetry/telemetry.h"
 #include "weft/tunnel/tunnel_tls.h"
 
 namespace weft::proxy {
@@ -44,6 +45,9 @@ struct ProxyOptions {
   // Test only (scripts/perf's check that --compare catches a slower agent):
   // each worker sleeps this long after every batch of completions.
   std::chrono::microseconds testDelayPerBatch{0};
+  // Metrics and access logs, with one part per worker (as many as `workers`);
+  // null: none.
+  telemetry::Telemetry* telemetry = nullptr;
 };
 
 class Proxy {

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "weft/telemetry/telemetry.h"
+
 namespace weft::runtime {
 
 struct AgentOptions {
@@ -38,6 +40,9 @@ struct AgentOptions {
   // forward the merged form), as Istio's meshConfig.pathNormalization MERGE_SLASHES.
   bool mergeSlashes = true;
   std::chrono::microseconds testDelayPerBatch{0};  // --test-slow-us: scripts/perf's regression check only
+  // Prometheus scrape endpoint (/metrics, /stats/prometheus); empty: none.
+  std::string metricsAddr = "0.0.0.0:15020";
+  telemetry::TelemetryOptions telemetry;  // metrics names, access logs
 };
 
 // Runs until SIGTERM/SIGINT; returns the process exit code.

@@ -9,6 +9,9 @@
 #                          $work), and: work client origin origin_ip a_addr
 #                          (proxy A, where n1's pods reach it) b_addr (B)
 #   xn_origin_file         $work/www/1k, the 1 KiB response, readable by nginx
+#   xn_declare_origin_ports
+#                          a Service on both nodes declaring the origin's 8080
+#                          as http and 8082 as http2 (weft's L7 filters apply)
 #   xn_expect_1k URL [CURL ARGS...]
 #                          fails unless the client pod gets 200 and 1024 bytes
 #   pair_certs             $work/certs (sets certs): a CA, a.pem and b.pem
@@ -55,6 +58,22 @@ xn_origin_file() {
   # this every request gets a 403 page instead of the file.
   chmod 755 "$work" "$work/www"
   chmod 644 "$work/www/1k"
+}
+
+xn_declare_origin_ports() {
+  local node
+  for node in n1 n2; do
+    cat >"$(cluster_config_dir "$node")/services.yaml" <<EOF
+apiVersion: v1
+kind: Service
+metadata: {name: bench-origin, namespace: demo}
+spec:
+  selector: {app: $origin}
+  ports:
+  - {name: http, port: 8080, targetPort: 8080}
+  - {name: http2, port: 8082, targetPort: 8082}
+EOF
+  done
 }
 
 xn_expect_1k() { # URL [CURL ARGS...]: fail unless the client gets 200 and the 1 KiB file from URL

@@ -22,8 +22,9 @@ struct Pipe {
   bool upstreamEnded = false, downstreamEnded = false, upstreamReset = false, downstreamReset = false;
   bool paused = false;
 
-  explicit Pipe(weft::http::Authorizer authorizer = {}, weft::http::Http1Limits limits = {})
-      : filter(weft::http::makeHttp1Filter(std::move(authorizer), limits)) {}
+  explicit Pipe(weft::http::Authorizer authorizer = {}, weft::http::Http1Limits limits = {},
+                weft::http::RequestObserver* observer = nullptr)
+      : filter(weft::http::makeHttp1Filter(std::move(authorizer), limits, observer)) {}
 
   void take(FilterOutput& out) {
     upstream += out.toUpstream;
@@ -67,6 +68,12 @@ std::optional<std::vector<weft::http::Request>> parseRequests(std::string_view b
 }
 
 constexpr std::string_view kOk = "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
+
+// What the filter reports per request (metrics and access logs).
+struct Recorder final : weft::http::RequestObserver {
+  std::vector<weft::http::RequestRecord> records;
+  void onRequest(weft::http::RequestRecord& r) override { records.push_back(r); }
+};
 
 }  // namespace
 
@@ -344,4 +351,105 @@ TEST_CASE("http1 filter: every smuggler payload is refused or forwarded as one u
   MESSAGE("smuggler payloads: " << refused << " refused, " << forwarded << " forwarded");
   CHECK(refused > 0);
   CHECK(forwarded > 0);
+}
+
+TEST_CASE("http1 filter: each exchange is reported once, when its response ended") {
+  Recorder rec;
+  {
+    Pipe p({}, {}, &rec);
+    p.client("POST /up?x=1 HTTP/1.1\r\nHost: svc\r\nUser-Agent: t/1\r\nX-Request-Id: abc\r\n"
+             "Traceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01\r\nContent-Length: 5\r\n\r\nhello");
+    CHECK(rec.records.empty());  // no response yet
+    p.server("HTTP/1.1 201 Created\r\ncontent-length: 2\r\n\r\nok");
+    REQUIRE(rec.records.size() == 1);
+    const auto& r = rec.records[0];
+    CHECK(r.protocol == "HTTP/1.1");
+    CHECK(r.method == "POST");
+    CHECK(r.authority == "svc");
+    CHECK(r.path == "/up");
+    CHECK(r.status == 201);
+    CHECK(r.requestBodyBytes == 5);
+    CHECK(r.responseBodyBytes == 2);
+    CHECK(r.userAgent == "t/1");
+    CHECK(r.requestId == "abc");
+    CHECK(r.traceparent == "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+    CHECK(r.flags.empty());
+    CHECK_FALSE(r.denied);
+    CHECK(r.end >= r.start);
+    // Keep-alive: the next request is its own record.
+    p.client("GET /b HTTP/1.1\r\nHost: svc\r\n\r\n");
+    p.server("HTTP/1.1 100 Continue\r\n\r\n");  // interim: not an end
+    CHECK(rec.records.size() == 1);
+    p.server("HTTP/1.1 404 Not Found\r\ntransfer-encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n");
+    REQUIRE(rec.records.size() == 2);
+    CHECK(rec.records[1].path == "/b");
+    CHECK(rec.records[1].status == 404);
+    CHECK(rec.records[1].responseBodyBytes == 3);
+  }
+  CHECK(rec.records.size() == 2);  // nothing was in flight when the connection went
+}
+
+TEST_CASE("http1 filter: denied, malformed and cut-short requests are reported with why") {
+  SUBCASE("denied by a policy: 403 RBAC with the policy") {
+    Recorder rec;
+    Pipe p(
+        [](weft::http::RequestHead& head) {
+          head.policy = "ns/deny-admin";
+          return weft::http::Verdict::kDeny;
+        },
+        {}, &rec);
+    p.client("GET /admin HTTP/1.1\r\nHost: svc\r\n\r\n");
+    REQUIRE(rec.records.size() == 1);
+    CHECK(rec.records[0].status == 403);
+    CHECK(rec.records[0].flags == "RBAC");
+    CHECK(rec.records[0].denied);
+    CHECK(rec.records[0].policy == "ns/deny-admin");
+    CHECK(rec.records[0].path == "/admin");
+  }
+  SUBCASE("smuggling framing: 400 DPE") {
+    Recorder rec;
+    Pipe p({}, {}, &rec);
+    p.client("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n");
+    REQUIRE(rec.records.size() == 1);
+    CHECK(rec.records[0].status == 400);
+    CHECK(rec.records[0].flags == "DPE");
+  }
+  SUBCASE("bytes that are no request at all: one failed request, no method") {
+    Recorder rec;
+    Pipe p({}, {}, &rec);
+    p.client(std::string_view("\x16\x03\x01\x02\x00\x01", 6));
+    REQUIRE(rec.records.size() == 1);
+    CHECK(rec.records[0].status == 400);
+    CHECK(rec.records[0].method.empty());
+  }
+  SUBCASE("a header section over the limit: 431 RL") {
+    Recorder rec;
+    Pipe p({}, {.maxHeaderBytes = 64}, &rec);
+    p.client("GET / HTTP/1.1\r\nHost: a\r\nX-Long: " + std::string(100, 'x') + "\r\n\r\n");
+    REQUIRE(rec.records.size() == 1);
+    CHECK(rec.records[0].status == 431);
+    CHECK(rec.records[0].flags == "RL");
+  }
+  SUBCASE("the upstream ends before answering: 502 UC") {
+    Recorder rec;
+    Pipe p({}, {}, &rec);
+    p.client("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+    p.serverEnd();
+    REQUIRE(rec.records.size() == 1);
+    CHECK(rec.records[0].status == 502);
+    CHECK(rec.records[0].flags == "UC");
+  }
+  SUBCASE("the connection goes in the middle of a response: its status and DC") {
+    Recorder rec;
+    {
+      Pipe p({}, {}, &rec);
+      p.client("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+      p.server("HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nabc");
+      CHECK(rec.records.empty());
+    }
+    REQUIRE(rec.records.size() == 1);
+    CHECK(rec.records[0].status == 200);
+    CHECK(rec.records[0].responseBodyBytes == 3);
+    CHECK(rec.records[0].flags == "DC");
+  }
 }

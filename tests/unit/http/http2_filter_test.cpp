@@ -36,8 +36,9 @@ struct Pipe {
   std::string podBytes;  // everything the pod received
   int authorized = 0;
 
-  explicit Pipe(Authorizer authorizer = {}, weft::http::Http2Limits limits = {})
-      : filter(weft::http::makeHttp2Filter(std::move(authorizer), limits)) {}
+  explicit Pipe(Authorizer authorizer = {}, weft::http::Http2Limits limits = {},
+                weft::http::RequestObserver* observer = nullptr)
+      : filter(weft::http::makeHttp2Filter(std::move(authorizer), limits, observer)) {}
 
   void settle() {
     for (int round = 0; round < 10000; ++round) {
@@ -69,6 +70,12 @@ struct Pipe {
     out.clear();
     return moved;
   }
+};
+
+// What the filter reports per request (metrics and access logs).
+struct Recorder final : weft::http::RequestObserver {
+  std::vector<weft::http::RequestRecord> records;
+  void onRequest(weft::http::RequestRecord& r) override { records.push_back(r); }
 };
 
 Authorizer denyPath(std::string denied, int* calls = nullptr) {
@@ -376,4 +383,73 @@ TEST_CASE("http2 filter: the client ending its connection ends the pod's") {
   p.deliver();
   CHECK(p.podEnded);
   CHECK(p.pod.goawayReceived);
+}
+
+TEST_CASE("http2 filter: each stream is reported once with status, grpc-status and sizes") {
+  Recorder rec;
+  Pipe p({}, {}, &rec);
+  std::int32_t a = p.client.request(post("/weft.test.Echo/Say", "application/grpc"), "12345");
+  std::int32_t b = p.client.request(get("/b"));
+  p.settle();
+  REQUIRE(p.pod.arrived.size() == 2);
+  CHECK(rec.records.empty());
+  p.pod.respond(p.pod.arrived[1], {{":status", "404"}}, "nope");
+  p.settle();
+  REQUIRE(rec.records.size() == 1);
+  CHECK(rec.records[0].protocol == "HTTP/2");
+  CHECK(rec.records[0].path == "/b");
+  CHECK(rec.records[0].status == 404);
+  CHECK(rec.records[0].responseBodyBytes == 4);
+  CHECK(rec.records[0].grpcStatus == -1);
+  p.pod.respond(p.pod.arrived[0], ok("application/grpc"), std::string("\0\0\0\0\3abc", 8), {{"grpc-status", "5"}});
+  p.settle();
+  REQUIRE(rec.records.size() == 2);
+  const auto& g = rec.records[1];
+  CHECK(g.method == "POST");
+  CHECK(g.grpc);
+  CHECK(g.status == 200);
+  CHECK(g.grpcStatus == 5);  // from the trailers
+  CHECK(g.requestBodyBytes == 5);
+  CHECK(g.responseBodyBytes == 8);
+  CHECK(g.flags.empty());
+  CHECK(p.client.streams[a].ended);
+  CHECK(p.client.streams[b].ended);
+}
+
+TEST_CASE("http2 filter: a denied gRPC call, a pod reset and a cut connection are reported with why") {
+  Recorder rec;
+  {
+    Pipe p(
+        [](RequestHead& head) {
+          head.policy = "ns/no-say";
+          return head.path == "/weft.test.Echo/Say" ? Verdict::kDeny : Verdict::kAllow;
+        },
+        {}, &rec);
+    p.client.request(post("/weft.test.Echo/Say", "application/grpc"), "", {}, true);
+    p.settle();
+    REQUIRE(rec.records.size() == 1);
+    CHECK(rec.records[0].status == 200);
+    CHECK(rec.records[0].grpcStatus == 7);
+    CHECK(rec.records[0].denied);
+    CHECK(rec.records[0].policy == "ns/no-say");
+    CHECK(rec.records[0].flags == "RBAC");
+
+    p.client.request(get("/reset-me"));
+    p.settle();
+    REQUIRE(p.pod.arrived.size() == 1);
+    p.pod.reset(p.pod.arrived[0], NGHTTP2_INTERNAL_ERROR);
+    p.settle();
+    REQUIRE(rec.records.size() == 2);
+    CHECK(rec.records[1].path == "/reset-me");
+    CHECK(rec.records[1].status == 0);
+    CHECK(rec.records[1].flags == "UR");
+
+    p.client.request(get("/slow"));
+    p.settle();
+    CHECK(rec.records.size() == 2);
+  }
+  // The connection went with /slow unanswered.
+  REQUIRE(rec.records.size() == 3);
+  CHECK(rec.records[2].path == "/slow");
+  CHECK(rec.records[2].flags == "DC");
 }

@@ -1,0 +1,78 @@
+// What telemetry costs per request, in memory: one keep-alive HTTP/1.1
+// exchange through the real filter (llhttp both ways) without an observer,
+// with metrics (FlowTelemetry: series per response code, three histograms),
+// and with metrics plus an access-log line per request (JSON written to a
+// file, buffered as the workers do). The end-to-end figure is
+// tests/perf/telemetry_cost.sh; this one is free of the VM's noise.
+#include <benchmark/benchmark.h>
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <string>
+
+#include "weft/http/http1_filter.h"
+#include "weft/telemetry/flow_telemetry.h"
+
+namespace {
+
+using namespace weft;
+
+constexpr std::string_view kRequest =
+    "GET /api/v1/orders?page=2 HTTP/1.1\r\nHost: web.shop.svc.cluster.local\r\nUser-Agent: bench/1\r\n"
+    "Accept: */*\r\nX-Request-Id: 6f1e2d3c\r\n\r\n";
+constexpr std::string_view kResponse =
+    "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 64\r\n\r\n"
+    "0123456789012345678901234567890123456789012345678901234567890123";
+
+telemetry::FlowEnds ends() {
+  telemetry::FlowEnds e;
+  e.source.workload = "frontend";
+  e.source.namespace_ = "shop";
+  e.source.principal = "spiffe://cluster.local/ns/shop/sa/frontend";
+  e.destination.workload = "orders";
+  e.destination.namespace_ = "shop";
+  e.destination.service = "orders.shop.svc.cluster.local";
+  e.sourceAddress = parseSocketAddress("10.0.1.2:40000").value();
+  e.destinationAddress = parseSocketAddress("10.0.2.3:8080").value();
+  e.mutualTls = true;
+  e.reportsDestination = true;
+  return e;
+}
+
+// Arg 0: no observer; 1: metrics; 2: metrics and access logs.
+void exchange(benchmark::State& state) {
+  const int mode = static_cast<int>(state.range(0));
+  telemetry::TelemetryOptions options;
+  std::string logPath;
+  if (mode == 2) {
+    char path[] = "/tmp/weft-telemetry-bench-XXXXXX";
+    int fd = ::mkstemp(path);
+    if (fd >= 0) ::close(fd);
+    logPath = path;
+    options.accessLog.path = logPath;
+  }
+  auto t = telemetry::Telemetry::create(options, 1).value();
+  auto flow = mode > 0 ? std::make_unique<telemetry::FlowTelemetry>(t->worker(0), ends()) : nullptr;
+  auto filter = http::makeHttp1Filter({}, {}, flow.get());
+  http::FilterOutput out;
+  for (auto _ : state) {
+    filter->onDownstreamData(kRequest, out);
+    benchmark::DoNotOptimize(out.toUpstream.data());
+    out.clear();
+    filter->onUpstreamData(kResponse, out);
+    benchmark::DoNotOptimize(out.toDownstream.data());
+    out.clear();
+  }
+  state.SetItemsProcessed(state.iterations());
+  filter.reset();
+  flow.reset();
+  t->worker(0).flush();
+  if (!logPath.empty()) ::unlink(logPath.c_str());
+}
+
+BENCHMARK(exchange)->Arg(0)->Arg(1)->Arg(2)->ArgName("telemetry");
+
+}  // namespace
+
+BENCHMARK_MAIN();
