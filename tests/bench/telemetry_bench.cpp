@@ -2,7 +2,8 @@
 // exchange through the real filter (llhttp both ways) without an observer,
 // with metrics (FlowTelemetry: series per response code, three histograms),
 // and with metrics plus an access-log line per request (JSON written to a
-// file, buffered as the workers do). The end-to-end figure is
+// file, buffered as the workers do); the same for HTTP/2 (the filter between
+// two real nghttp2 peers, one stream per request). The end-to-end figure is
 // tests/perf/telemetry_cost.sh; this one is free of the VM's noise.
 #include <benchmark/benchmark.h>
 
@@ -11,7 +12,9 @@
 #include <cstdlib>
 #include <string>
 
+#include "../unit/http/h2_test_peer.h"
 #include "weft/http/http1_filter.h"
+#include "weft/http/http2_filter.h"
 #include "weft/telemetry/flow_telemetry.h"
 
 namespace {
@@ -72,6 +75,66 @@ void exchange(benchmark::State& state) {
 }
 
 BENCHMARK(exchange)->Arg(0)->Arg(1)->Arg(2)->ArgName("telemetry");
+
+// One GET and its 1 KiB response per iteration, on one HTTP/2 connection.
+void exchangeHttp2(benchmark::State& state) {
+  const int mode = static_cast<int>(state.range(0));
+  telemetry::TelemetryOptions options;
+  std::string logPath;
+  if (mode == 2) {
+    char path[] = "/tmp/weft-telemetry-bench-XXXXXX";
+    int fd = ::mkstemp(path);
+    if (fd >= 0) ::close(fd);
+    logPath = path;
+    options.accessLog.path = logPath;
+  }
+  auto t = telemetry::Telemetry::create(options, 1).value();
+  auto flow = mode > 0 ? std::make_unique<telemetry::FlowTelemetry>(t->worker(0), ends()) : nullptr;
+  auto filter = http::makeHttp2Filter({}, {}, flow.get());
+  test::H2Peer client{test::H2Peer::Role::kClient}, pod{test::H2Peer::Role::kServer};
+  http::FilterOutput out;
+  auto settle = [&] {
+    for (bool moved = true; moved;) {
+      moved = false;
+      if (std::string c = client.send(); !c.empty()) filter->onDownstreamData(c, out), moved = true;
+      if (!out.toUpstream.empty()) pod.receive(out.toUpstream), moved = true;
+      if (!out.toDownstream.empty()) client.receive(out.toDownstream), moved = true;
+      out.clear();
+      if (std::string p = pod.send(); !p.empty()) filter->onUpstreamData(p, out), moved = true;
+      if (!out.toUpstream.empty()) pod.receive(out.toUpstream), moved = true;
+      if (!out.toDownstream.empty()) client.receive(out.toDownstream), moved = true;
+      out.clear();
+    }
+  };
+  const test::H2Fields request = {{":method", "GET"}, {":scheme", "http"},
+                                  {":authority", "orders.shop.svc.cluster.local"}, {":path", "/api/v1/orders"},
+                                  {"user-agent", "bench/1"}};
+  const test::H2Fields response = {{":status", "200"}, {"content-type", "text/plain"}};
+  const std::string body(1024, 'x');
+  settle();
+  for (auto _ : state) {
+    client.request(request);
+    settle();
+    if (pod.arrived.empty()) {
+      state.SkipWithError("the request did not reach the pod");
+      break;
+    }
+    pod.respond(pod.arrived.back(), response, body);
+    settle();
+    // The peers' records of finished streams: kept, they would grow the
+    // heap through the run and slow later iterations (and later modes).
+    client.streams.clear();
+    pod.streams.clear();
+    pod.arrived.clear();
+  }
+  state.SetItemsProcessed(state.iterations());
+  filter.reset();
+  flow.reset();
+  t->worker(0).flush();
+  if (!logPath.empty()) ::unlink(logPath.c_str());
+}
+
+BENCHMARK(exchangeHttp2)->Arg(0)->Arg(1)->Arg(2)->ArgName("telemetry");
 
 }  // namespace
 
