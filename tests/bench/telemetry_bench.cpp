@@ -43,21 +43,39 @@ telemetry::FlowEnds ends() {
   return e;
 }
 
-// Arg 0: no observer; 1: metrics; 2: metrics and access logs.
-void exchange(benchmark::State& state) {
-  const int mode = static_cast<int>(state.range(0));
-  telemetry::TelemetryOptions options;
-  std::string logPath;
-  if (mode == 2) {
-    char path[] = "/tmp/weft-telemetry-bench-XXXXXX";
-    int fd = ::mkstemp(path);
-    if (fd >= 0) ::close(fd);
-    logPath = path;
-    options.accessLog.path = logPath;
+// Mode 0: no observer; 1: metrics; 2: metrics and access logs (to a
+// temporary file, removed at the end).
+class Observer {
+ public:
+  explicit Observer(int mode) {
+    telemetry::TelemetryOptions options;
+    if (mode == 2) {
+      char path[] = "/tmp/weft-telemetry-bench-XXXXXX";
+      int fd = ::mkstemp(path);
+      if (fd >= 0) ::close(fd);
+      logPath_ = path;
+      options.accessLog.path = logPath_;
+    }
+    telemetry_ = telemetry::Telemetry::create(options, 1).value();
+    if (mode > 0) flow_ = std::make_unique<telemetry::FlowTelemetry>(telemetry_->worker(0), ends());
   }
-  auto t = telemetry::Telemetry::create(options, 1).value();
-  auto flow = mode > 0 ? std::make_unique<telemetry::FlowTelemetry>(t->worker(0), ends()) : nullptr;
-  auto filter = http::makeHttp1Filter({}, {}, flow.get());
+  ~Observer() {
+    flow_.reset();
+    telemetry_->worker(0).flush();
+    if (!logPath_.empty()) ::unlink(logPath_.c_str());
+  }
+  [[nodiscard]] http::RequestObserver* get() const { return flow_.get(); }
+
+ private:
+  std::string logPath_;
+  std::unique_ptr<telemetry::Telemetry> telemetry_;
+  std::unique_ptr<telemetry::FlowTelemetry> flow_;
+};
+
+// Arg: the Observer mode.
+void exchange(benchmark::State& state) {
+  Observer observer(static_cast<int>(state.range(0)));
+  auto filter = http::makeHttp1Filter({}, {}, observer.get());
   http::FilterOutput out;
   for (auto _ : state) {
     filter->onDownstreamData(kRequest, out);
@@ -68,29 +86,15 @@ void exchange(benchmark::State& state) {
     out.clear();
   }
   state.SetItemsProcessed(state.iterations());
-  filter.reset();
-  flow.reset();
-  t->worker(0).flush();
-  if (!logPath.empty()) ::unlink(logPath.c_str());
+  filter.reset();  // before the observer it reports to
 }
 
 BENCHMARK(exchange)->Arg(0)->Arg(1)->Arg(2)->ArgName("telemetry");
 
 // One GET and its 1 KiB response per iteration, on one HTTP/2 connection.
 void exchangeHttp2(benchmark::State& state) {
-  const int mode = static_cast<int>(state.range(0));
-  telemetry::TelemetryOptions options;
-  std::string logPath;
-  if (mode == 2) {
-    char path[] = "/tmp/weft-telemetry-bench-XXXXXX";
-    int fd = ::mkstemp(path);
-    if (fd >= 0) ::close(fd);
-    logPath = path;
-    options.accessLog.path = logPath;
-  }
-  auto t = telemetry::Telemetry::create(options, 1).value();
-  auto flow = mode > 0 ? std::make_unique<telemetry::FlowTelemetry>(t->worker(0), ends()) : nullptr;
-  auto filter = http::makeHttp2Filter({}, {}, flow.get());
+  Observer observer(static_cast<int>(state.range(0)));
+  auto filter = http::makeHttp2Filter({}, {}, observer.get());
   test::H2Peer client{test::H2Peer::Role::kClient}, pod{test::H2Peer::Role::kServer};
   http::FilterOutput out;
   auto settle = [&] {
@@ -128,10 +132,7 @@ void exchangeHttp2(benchmark::State& state) {
     pod.arrived.clear();
   }
   state.SetItemsProcessed(state.iterations());
-  filter.reset();
-  flow.reset();
-  t->worker(0).flush();
-  if (!logPath.empty()) ::unlink(logPath.c_str());
+  filter.reset();  // before the observer it reports to
 }
 
 BENCHMARK(exchangeHttp2)->Arg(0)->Arg(1)->Arg(2)->ArgName("telemetry");
