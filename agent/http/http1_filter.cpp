@@ -469,8 +469,10 @@ class Http1Filter final : public StreamFilter {
     for (const auto& [name, value] : down_.fields) head.headers.emplace_back(lowerCase(name), trim(value));
     head.grpc = facts.contentType.starts_with("application/grpc");
     Verdict verdict = authorizer_ ? authorizer_(head) : Verdict::kAllow;
-    if (record_) describeRequest(*record_, head, verdict);
-    if (verdict == Verdict::kDeny) return fail(403, "denied by authorization policy");
+    if (verdict == Verdict::kDeny) {
+      if (record_) describeRequest(*record_, std::move(head), verdict);
+      return fail(403, "denied by authorization policy");
+    }
 
     std::string& to = out_->toUpstream;
     std::string target = head.path == checkedPath ? down_.target
@@ -485,6 +487,7 @@ class Http1Filter final : public StreamFilter {
     if (requestUpgrade_) to += "connection: upgrade\r\nupgrade: " + facts.upgrade + "\r\n";
     else if (!llhttp_should_keep_alive(p)) to += "connection: close\r\n";
     to += "\r\n";
+    if (record_) describeRequest(*record_, std::move(head), verdict);  // the head went out: its strings move
     requestHead_ = p->method == HTTP_HEAD;
     clientHttp10_ = p->http_major == 1 && p->http_minor == 0;
     requestHeadForwarded_ = true;

@@ -375,9 +375,11 @@ class Http2Filter final : public StreamFilter {
     if (q != std::string::npos) head.query = target.substr(q + 1);
     const std::string checked = head.path;
     Verdict verdict = authorizer_ ? authorizer_(head) : Verdict::kAllow;
-    if (s.record) describeRequest(*s.record, head, verdict);
-    if (verdict == Verdict::kDeny) return localResponse(s, 403, "denied by authorization policy", head.grpc);
-    if (upGone_ || podGoaway_) return refuse(s);
+    if (verdict == Verdict::kDeny || upGone_ || podGoaway_) {
+      const bool grpc = head.grpc;
+      if (s.record) describeRequest(*s.record, std::move(head), verdict);
+      return verdict == Verdict::kDeny ? localResponse(s, 403, "denied by authorization policy", grpc) : refuse(s);
+    }
     // What was checked is what the pod sees: the authorizer's normalised path.
     if (head.path != checked) target = head.path + (head.query.empty() ? "" : "?" + head.query);
     NvList nv;  // pseudo-header fields first (RFC 9113 8.3)
@@ -393,6 +395,8 @@ class Http2Filter final : public StreamFilter {
     };
     std::int32_t upId = nghttp2_submit_request(up_, nullptr, nv.nva.data(), nv.nva.size(), s.downEnded ? nullptr : &body,
                                                nullptr);
+    // nghttp2 copied the fields: the record takes the head's strings.
+    if (s.record) describeRequest(*s.record, std::move(head), verdict);
     if (upId < 0) return refuse(s);  // stream ids of the pod's connection ran out
     s.upId = upId;
     upToDown_[upId] = s.downId;

@@ -2,12 +2,12 @@
 
 namespace weft::http {
 
-void describeRequest(RequestRecord& record, const RequestHead& head, Verdict verdict) {
-  record.method = head.method;
-  record.authority = head.authority;
-  record.path = head.path;
+void describeRequest(RequestRecord& record, RequestHead&& head, Verdict verdict) {
+  record.method = std::move(head.method);
+  record.authority = std::move(head.authority);
+  record.path = std::move(head.path);
   record.grpc = head.grpc;
-  record.policy = head.policy;
+  record.policy = std::move(head.policy);
   record.denied = verdict == Verdict::kDeny;
   for (const auto& [name, value] : head.headers) {
     if (name == "user-agent") record.userAgent = value;

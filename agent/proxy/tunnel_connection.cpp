@@ -239,12 +239,14 @@ void TunnelConnection::onConnectRequest(std::int32_t streamId, std::string_view 
     if (source && source->identity == *peerSpiffeId_) connection.source = *claimed;
     else source = nullptr;
   }
-  auto flow = worker_.openFlow({.source = Worker::telemetryPeer(source, peerSpiffeId_),
-                                .destination = Worker::telemetryPeer(workload),
-                                .sourceAddress = connection.source,
-                                .destinationAddress = *destination,
-                                .mutualTls = true,
-                                .reportsDestination = true});
+  auto flow = worker_.openFlow([&] {
+    return telemetry::FlowEnds{.source = Worker::telemetryPeer(source, peerSpiffeId_),
+                               .destination = Worker::telemetryPeer(workload),
+                               .sourceAddress = connection.source,
+                               .destinationAddress = *destination,
+                               .mutualTls = true,
+                               .reportsDestination = true};
+  });
   connection.observer = flow.get();
   InboundPlan plan;
   if (mesh.inbound) plan = mesh.inbound->plan(connection);

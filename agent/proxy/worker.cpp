@@ -213,8 +213,11 @@ void Worker::acceptOutbound(int fd) {
       // Between enrolled pods of two nodes: only ever inside a tunnel.
       const MeshWorkload* source = directory->find(client);
       TunnelConnection* tunnel = source && source->onThisNode ? tunnelFor(*source, *target) : nullptr;
-      auto flow = openFlow({.source = telemetryPeer(source), .destination = telemetryPeer(target), .sourceAddress = client,
-                            .destinationAddress = *destination, .mutualTls = true, .reportsSource = true});
+      auto flow = openFlow([&] {
+        return telemetry::FlowEnds{.source = telemetryPeer(source), .destination = telemetryPeer(target),
+                                   .sourceAddress = client, .destinationAddress = *destination, .mutualTls = true,
+                                   .reportsSource = true};
+      });
       if (!tunnel) {
         if (flow) flow->flag("UF");
         log::warn("proxy", "no tunnel for {} -> {} ({}): connection reset", client.toString(),
@@ -233,23 +236,23 @@ void Worker::acceptOutbound(int fd) {
 
 void Worker::startPassthrough(int fd, SocketAddress client, SocketAddress destination, bool fromLocalPod) {
   auto* relay = new Relay(*this, fd, client, destination);
-  const MeshWorkload* pod = nullptr;
-  if (options_.mesh) pod = options_.mesh->directory->current()->find(fromLocalPod ? client : destination);
-  // The directory's objects live as long as the snapshot: peers are copied.
-  relay->observe(openFlow({.source = fromLocalPod ? telemetryPeer(pod) : telemetry::Peer{},
-                           .destination = fromLocalPod ? telemetry::Peer{} : telemetryPeer(pod),
-                           .sourceAddress = client,
-                           .destinationAddress = destination,
-                           .reportsSource = fromLocalPod,
-                           .reportsDestination = !fromLocalPod}));
+  relay->observe(openFlow([&] {
+    // Peers are copied: the directory's objects live only as long as its snapshot.
+    std::shared_ptr<const MeshDirectory> directory;
+    const MeshWorkload* pod = nullptr;
+    if (options_.mesh) {
+      directory = options_.mesh->directory->current();
+      pod = directory->find(fromLocalPod ? client : destination);
+    }
+    return telemetry::FlowEnds{.source = fromLocalPod ? telemetryPeer(pod) : telemetry::Peer{},
+                               .destination = fromLocalPod ? telemetry::Peer{} : telemetryPeer(pod),
+                               .sourceAddress = client,
+                               .destinationAddress = destination,
+                               .reportsSource = fromLocalPod,
+                               .reportsDestination = !fromLocalPod};
+  }));
   adopt(relay);
   relay->start();
-}
-
-std::unique_ptr<telemetry::FlowTelemetry> Worker::openFlow(telemetry::FlowEnds ends) {
-  // Neither metrics nor access logs: no observer, so filters build no records.
-  if (!telemetry_ || (!telemetry_->metrics() && !telemetry_->logging())) return nullptr;
-  return std::make_unique<telemetry::FlowTelemetry>(*telemetry_, std::move(ends));
 }
 
 telemetry::Peer Worker::telemetryPeer(const MeshWorkload* workload, const std::optional<identity::SpiffeId>& identity) {
@@ -284,9 +287,11 @@ void Worker::startLocalRelay(int fd, SocketAddress client, SocketAddress destina
                              const MeshWorkload* source, std::optional<identity::SpiffeId> sourceIdentity) {
   // From a pod of this node (both views are this proxy's) or plaintext from
   // outside the mesh (PERMISSIVE: only the destination's).
-  auto flow = openFlow({.source = telemetryPeer(source, sourceIdentity), .destination = telemetryPeer(&target),
-                        .sourceAddress = client, .destinationAddress = destination,
-                        .reportsSource = source != nullptr, .reportsDestination = true});
+  auto flow = openFlow([&] {
+    return telemetry::FlowEnds{.source = telemetryPeer(source, sourceIdentity), .destination = telemetryPeer(&target),
+                               .sourceAddress = client, .destinationAddress = destination,
+                               .reportsSource = source != nullptr, .reportsDestination = true};
+  });
   InboundPlan plan;
   if (const InboundPolicy* inbound = options_.mesh->inbound)
     plan = inbound->plan({.source = client, .destination = destination, .workload = &target,

@@ -49,8 +49,14 @@ class Worker {
   KernelSteering& steering() { return steering_; }
   const ProxyOptions& options() const { return options_; }
   std::chrono::steady_clock::time_point now() const { return now_; }
-  // A connection's telemetry, opened now; null without telemetry.
-  std::unique_ptr<telemetry::FlowTelemetry> openFlow(telemetry::FlowEnds ends);
+  // A connection's telemetry, opened now; null without metrics and access
+  // logs. `makeEnds()` (returning FlowEnds) runs only when there is telemetry:
+  // without it, no peer is looked up or copied per connection.
+  template <class MakeEnds>
+  std::unique_ptr<telemetry::FlowTelemetry> openFlow(MakeEnds&& makeEnds) {
+    if (!telemetry_ || (!telemetry_->metrics() && !telemetry_->logging())) return nullptr;
+    return std::make_unique<telemetry::FlowTelemetry>(*telemetry_, makeEnds());
+  }
   // How metrics name a pod (or an address outside the mesh: unknown), with
   // the proven identity when there is one.
   static telemetry::Peer telemetryPeer(const MeshWorkload* workload, const std::optional<identity::SpiffeId>& identity = {});

@@ -150,9 +150,9 @@ proxy::InboundPlan MeshInboundPolicy::plan(const proxy::InboundConnection& conne
     a.headers = &head.headers;
     policy::Decision d = policy::decide(*set, a);
     count(*counters, d);
-    head.policy = d.policy;
     if (!d.allowed)
       log::info("authz", "{} {} from {} refused: {}", head.method, head.path, facts->description, denialReason(d));
+    head.policy = std::move(d.policy);
     return d.allowed ? http::Verdict::kAllow : http::Verdict::kDeny;
   };
 

@@ -58,6 +58,8 @@ class RequestObserver {
 
 // Fills the request's part of a record from the head the authorizer saw
 // (after it ran: the path is the forwarded one, the policy the deciding one).
-void describeRequest(RequestRecord& record, const RequestHead& head, Verdict verdict);
+// Takes the head's strings: call it once the head is no longer needed (sent
+// on, or answered), so that the record costs no copy of them.
+void describeRequest(RequestRecord& record, RequestHead&& head, Verdict verdict);
 
 }  // namespace weft::http
