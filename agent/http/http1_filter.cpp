@@ -520,6 +520,9 @@ class Http1Filter final : public StreamFilter {
   int onResponseHead() {
     llhttp_t* p = &up_.parser;
     int status = p->status_code;
+    // RFC 9112 4: three digits. Debian's llhttp 8.1 takes "20" for a status;
+    // forwarded, the client would read a response no server may send.
+    if (status < 100) return fail(502, "a status code of fewer than three digits");
     HeadFacts facts = headFacts(up_.fields);
     if (facts.contentLengths > 1) return fail(502, "more than one Content-Length header");
     if (facts.transferEncodings > 0 && facts.contentLengths > 0)

@@ -453,3 +453,14 @@ TEST_CASE("http1 filter: denied, malformed and cut-short requests are reported w
     CHECK(rec.records[0].flags == "DC");
   }
 }
+
+TEST_CASE("http1 filter: a status code of fewer than three digits is a bad response (502 UPE)") {
+  Recorder rec;
+  Pipe p({}, {}, &rec);
+  p.client("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+  p.server("HTTP/1.1 20 OK\r\ncontent-length: 2\r\n\r\nok");
+  CHECK(p.downstream.starts_with("HTTP/1.1 502 "));
+  REQUIRE(rec.records.size() == 1);
+  CHECK(rec.records[0].status == 502);
+  CHECK(rec.records[0].flags == "UPE");
+}
