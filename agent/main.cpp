@@ -80,6 +80,14 @@ int main(int argc, char** argv) {
                  "Share of ordinary entries written (0 to 1); failed and denied ones are always written")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
+  app.add_option("--trace-collector", options.telemetry.tracing.collector,
+                 "OpenTelemetry collector for spans, OTLP/HTTP JSON (http://host:4318/v1/traces); \"off\": no "
+                 "tracing, and trace headers pass untouched")
+      ->default_str("off");
+  app.add_option("--trace-sample", options.telemetry.tracing.sample,
+                 "Share of new traces sampled (0 to 1); a caller's sampling decision is kept")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
   long testSlowUs = 0;
   app.add_option("--test-slow-us", testSlowUs,
                  "Testing only: each proxy worker sleeps this long per batch of completions (scripts/perf checks "
@@ -95,6 +103,7 @@ int main(int argc, char** argv) {
     options.telemetry.metrics = false;
   }
   if (options.telemetry.accessLog.path == "off") options.telemetry.accessLog.path.clear();
+  if (options.telemetry.tracing.collector == "off") options.telemetry.tracing.collector.clear();
   options.telemetry.naming =
       metricsNames == "istio" ? weft::telemetry::MetricNaming::kIstio : weft::telemetry::MetricNaming::kWeft;
   options.mergeSlashes = mergeSlashes == "on";

@@ -7,16 +7,23 @@
  *   client endpoint -> original destination for the proxy; on establishment
  *   joins same-node pod<->proxy sockets into the sockhash (fast path).
  * - getpeername4/6: the app sees the peer it asked for, not the proxy.
+ * - tp_btf inet_sock_set_state and tcp_retransmit_skb: flow events for
+ *   weft-trace about enrolled pods' sockets (attached apart, and optional).
+ * Every hook above also reports to weft-trace while one listens (flow_events.h).
  * Everything else (the node's own processes, the proxy's sockets, pods not
  * enrolled, UDP, loopback, excluded ports) proceeds untouched. */
 #include "vmlinux.h"
 
+#include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
 
 #include "lib/capture_maps.h"
 #include "lib/endpoint.h"
+#include "lib/flow_events.h"
 #include "lib/sockmap_maps.h"
+#include "weft/bpf_abi/peer_auth.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -76,6 +83,23 @@ static __always_inline enum weft_decision weft_decide_v4(struct bpf_sock_addr *c
   return WEFT_REDIRECT;
 }
 
+/* For weft-trace: who connected where (the original destination). */
+static __always_inline void weft_flow_connect(struct bpf_sock_addr *ctx, const struct weft_enrolled_pod *pod,
+                                              __u32 dst_be, __u16 port_be, __u32 flags) {
+  if (!weft_flow_on()) return;
+  struct weft_flow_event *e = weft_flow_reserve(WEFT_FLOW_CONNECT_CAPTURED);
+  if (!e) return;
+  e->netns_cookie = bpf_get_netns_cookie(ctx);
+  e->socket_cookie = bpf_get_socket_cookie(ctx);
+  weft_v4_mapped(e->src.addr, pod->ipv4);
+  weft_v4_mapped(e->dst.addr, dst_be);
+  e->dst.port = port_be;
+  e->flags = flags;
+  e->pid = (__u32)(bpf_get_current_pid_tgid() >> 32);
+  bpf_get_current_comm(e->comm, sizeof(e->comm));
+  weft_flow_submit(e);
+}
+
 static __always_inline struct weft_capture_config *weft_proxy_config(void) {
   struct weft_capture_config *cfg = weft_config();
   if (cfg && cfg->proxy_ipv4) return cfg;
@@ -88,10 +112,13 @@ int weft_connect4(struct bpf_sock_addr *ctx) {
   struct weft_enrolled_pod *pod = weft_capturable(ctx);
   struct weft_capture_config *cfg = pod ? weft_proxy_config() : 0;
   if (!cfg) return WEFT_CONNECT_PROCEED;
-  enum weft_decision decision = weft_decide_v4(ctx, pod, cfg, ctx->user_ip4, (__u16)ctx->user_port);
+  __u32 dst = ctx->user_ip4;
+  __u16 port = (__u16)ctx->user_port;
+  enum weft_decision decision = weft_decide_v4(ctx, pod, cfg, dst, port);
   if (decision == WEFT_REDIRECT) {
     ctx->user_ip4 = cfg->proxy_ipv4;
     ctx->user_port = cfg->proxy_port;
+    weft_flow_connect(ctx, pod, dst, port, 0);
   }
   return decision == WEFT_REFUSE ? WEFT_CONNECT_REFUSE : WEFT_CONNECT_PROCEED;
 }
@@ -104,10 +131,12 @@ int weft_connect6(struct bpf_sock_addr *ctx) {
   __u32 w0 = ctx->user_ip6[0], w1 = ctx->user_ip6[1], w2 = ctx->user_ip6[2], w3 = ctx->user_ip6[3];
   if (w0 == 0 && w1 == 0 && w2 == bpf_htonl(0xffff)) {
     /* An IPv4 destination on a dual-stack socket: decided as in connect4. */
-    enum weft_decision decision = weft_decide_v4(ctx, pod, cfg, w3, (__u16)ctx->user_port);
+    __u16 port = (__u16)ctx->user_port;
+    enum weft_decision decision = weft_decide_v4(ctx, pod, cfg, w3, port);
     if (decision == WEFT_REDIRECT) {
       ctx->user_ip6[3] = cfg->proxy_ipv4;
       ctx->user_port = cfg->proxy_port;
+      weft_flow_connect(ctx, pod, w3, port, WEFT_FLOW_F_IPV6);
     }
     return decision == WEFT_REFUSE ? WEFT_CONNECT_REFUSE : WEFT_CONNECT_PROCEED;
   }
@@ -193,6 +222,23 @@ static __always_inline void weft_publish_original_dst(struct bpf_sock_ops *skops
   weft_count(WEFT_CAP_ORIG_DST_RECORDED);
 }
 
+/* A socket (or a relay) that now takes the fast path, for weft-trace; key is
+ * the socket's own tuple. */
+static __always_inline void weft_flow_fastpath(__u64 netns_cookie, __u64 socket_cookie,
+                                               const struct weft_sock_key *key, __u8 kind, __u32 flags) {
+  struct weft_flow_event *e = weft_flow_reserve(WEFT_FLOW_FASTPATH_PAIRED);
+  if (!e) return;
+  e->netns_cookie = netns_cookie;
+  e->socket_cookie = socket_cookie;
+  __builtin_memcpy(e->src.addr, key->local, 16);
+  __builtin_memcpy(e->dst.addr, key->remote, 16);
+  e->src.port = key->local_port;
+  e->dst.port = key->remote_port;
+  e->reason = kind;
+  e->flags = flags;
+  weft_flow_submit(e);
+}
+
 /* Same-node pod<->proxy sockets only: everything else keeps the normal path. */
 static __always_inline void weft_maybe_join_sockhash(struct bpf_sock_ops *skops) {
   struct weft_capture_config *cfg = weft_config();
@@ -212,7 +258,11 @@ static __always_inline void weft_maybe_join_sockhash(struct bpf_sock_ops *skops)
   struct weft_relay_progress fresh = {};
   bpf_map_update_elem(&weft_relay_progress, &key, &fresh, BPF_NOEXIST);
   bpf_sock_ops_cb_flags_set(skops, BPF_SOCK_OPS_STATE_CB_FLAG);
-  if (bpf_sock_hash_update(skops, &weft_sockhash, &key, BPF_ANY) == 0) weft_count(WEFT_CAP_SOCKMAP_ADDED);
+  if (bpf_sock_hash_update(skops, &weft_sockhash, &key, BPF_ANY) != 0) return;
+  weft_count(WEFT_CAP_SOCKMAP_ADDED);
+  if (weft_flow_on())
+    weft_flow_fastpath(bpf_get_netns_cookie(skops), bpf_get_socket_cookie(skops), &key, WEFT_FASTPATH_SOCKHASH_JOINED,
+                       local_is_proxy ? WEFT_FLOW_F_PROXY_SOCKET : 0);
 }
 
 /* The kernel drops a closed socket from the sockhash itself; the relay state
@@ -285,6 +335,8 @@ int weft_sk_msg(struct sk_msg_md *msg) {
     weft_reverse(&peer, &proxy_to_peer);
     struct weft_relay_progress *path = bpf_map_lookup_elem(&weft_relay_progress, &proxy_to_peer);
     if (path && !path->tcp_used && bpf_msg_redirect_hash(msg, &weft_sockhash, &peer, BPF_F_INGRESS) == SK_PASS) {
+      if (!progress->direct && weft_flow_on())
+        weft_flow_fastpath(bpf_get_netns_cookie(msg), 0, &self, WEFT_FASTPATH_RELAY_DIRECT, 0);
       progress->direct = 1;
       weft_count(WEFT_CAP_MSG_DIRECT);
       weft_count_n(WEFT_CAP_MSG_DIRECT_BYTES, size);
@@ -303,4 +355,67 @@ int weft_sk_msg(struct sk_msg_md *msg) {
   }
   if (progress) progress->tcp_used = 1;
   return SK_PASS;
+}
+
+/* ---- TCP events for weft-trace (tp_btf: no tracefs needed) ---------------- */
+
+#define WEFT_IPPROTO_TCP 6
+
+/* The agent's own netns (set before load): the tracepoints see every socket
+ * of the machine, and another node's proxy (a test cluster runs several on
+ * one kernel) marks its connections too. 0: no proxy sockets traced. */
+const volatile __u64 weft_node_netns_cookie = 0;
+
+/* Sockets of enrolled pods (by their netns, the capture's own set), and this
+ * node proxy's connections to pods (its mark); 0 for anything else. */
+static __always_inline int weft_flow_traced_socket(const struct sock *sk, __u64 *netns_cookie, __u32 *flags) {
+  if (sk->sk_protocol != WEFT_IPPROTO_TCP) return 0;
+  __u64 cookie = BPF_CORE_READ(sk, __sk_common.skc_net.net, net_cookie);
+  *netns_cookie = cookie;
+  if (bpf_map_lookup_elem(&weft_enrolled, &cookie)) return 1;
+  if (sk->sk_mark == WEFT_MARK_FROM_PROXY && cookie == weft_node_netns_cookie && cookie != 0) {
+    *flags = WEFT_FLOW_F_PROXY_SOCKET;
+    return 1;
+  }
+  return 0;
+}
+
+/* The socket's local end as src, its peer as dst. */
+static __always_inline void weft_flow_socket_ends(struct weft_flow_event *e, const struct sock *sk) {
+  if (sk->__sk_common.skc_family == AF_INET) {
+    weft_v4_mapped(e->src.addr, BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr));
+    weft_v4_mapped(e->dst.addr, BPF_CORE_READ(sk, __sk_common.skc_daddr));
+  } else {
+    bpf_core_read(e->src.addr, 16, &sk->__sk_common.skc_v6_rcv_saddr);
+    bpf_core_read(e->dst.addr, 16, &sk->__sk_common.skc_v6_daddr);
+  }
+  e->src.port = bpf_htons(BPF_CORE_READ(sk, __sk_common.skc_num));
+  e->dst.port = BPF_CORE_READ(sk, __sk_common.skc_dport);
+}
+
+static __always_inline void weft_flow_tcp(const struct sock *sk, __u8 type, int old_state, int new_state) {
+  __u64 netns_cookie = 0;
+  __u32 flags = 0;
+  if (!weft_flow_traced_socket(sk, &netns_cookie, &flags)) return;
+  struct weft_flow_event *e = weft_flow_reserve(type);
+  if (!e) return;
+  e->netns_cookie = netns_cookie;
+  e->socket_cookie = bpf_get_socket_cookie((void *)sk);
+  weft_flow_socket_ends(e, sk);
+  e->old_state = (__u8)old_state;
+  e->new_state = (__u8)new_state;
+  e->flags = flags;
+  weft_flow_submit(e);
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(weft_trace_tcp_state, const struct sock *sk, const int old_state, const int new_state) {
+  if (weft_flow_on()) weft_flow_tcp(sk, WEFT_FLOW_TCP_STATE, old_state, new_state);
+  return 0;
+}
+
+SEC("tp_btf/tcp_retransmit_skb")
+int BPF_PROG(weft_trace_tcp_retransmit, const struct sock *sk) {
+  if (weft_flow_on()) weft_flow_tcp(sk, WEFT_FLOW_TCP_RETRANSMIT, 0, BPF_CORE_READ(sk, __sk_common.skc_state));
+  return 0;
 }

@@ -16,7 +16,9 @@
 #include <bpf/bpf_endian.h>
 #include <bpf/bpf_helpers.h>
 
+#include "lib/endpoint.h"
 #include "lib/excluded_ports.h"
+#include "lib/flow_events.h"
 #include "weft/bpf_abi/capture.h"
 #include "weft/bpf_abi/peer_auth.h"
 
@@ -90,6 +92,24 @@ static __always_inline __u8 mode_of(__u32 daddr, __u16 dport) {
 
 static __always_inline int is_syn(const struct tcphdr *tcp) { return tcp->syn && !tcp->ack; }
 
+/* For weft-trace, after the verdict is taken: which STRICT dropped the SYN
+ * (the port's own mode or the pod's) is looked up again only here, so that
+ * the drop path costs nothing more while nobody traces. */
+static __always_inline void flow_strict_drop(struct __sk_buff *skb, const struct tcp_packet *p) {
+  struct weft_flow_event *e = weft_flow_reserve(WEFT_FLOW_STRICT_DROP);
+  if (!e) return;
+  weft_v4_mapped(e->src.addr, p->ip->saddr);
+  weft_v4_mapped(e->dst.addr, p->ip->daddr);
+  e->src.port = p->tcp->source;
+  e->dst.port = p->tcp->dest;
+  struct weft_endpoint key = e->dst;
+  e->reason = bpf_map_lookup_elem(&weft_mtls_modes, &key) ? WEFT_DROP_STRICT_PORT_NOT_FROM_PROXY
+                                                         : WEFT_DROP_STRICT_NOT_FROM_PROXY;
+  e->mark = skb->mark;
+  e->ifindex = skb->ifindex;
+  weft_flow_submit(e);
+}
+
 SEC("tc")
 int weft_strict_egress(struct __sk_buff *skb) {
   struct tcp_packet p;
@@ -100,6 +120,7 @@ int weft_strict_egress(struct __sk_buff *skb) {
     return TC_ACT_OK;
   }
   count(WEFT_PA_STRICT_DROPPED);
+  if (weft_flow_on()) flow_strict_drop(skb, &p);
   return TC_ACT_SHOT;
 }
 

@@ -18,6 +18,8 @@ namespace {
 
 constexpr std::size_t kMaxConnections = 64;  // loopback control plane: a handful of clients
 constexpr auto kIdleTimeout = std::chrono::seconds(30);
+constexpr std::size_t kMaxStreams = 8;                  // weft-trace sessions at once
+constexpr std::size_t kStreamBacklog = 1 << 20;        // unsent bytes before a stream stops taking
 
 const char* reasonPhrase(int status) {
   switch (status) {
@@ -54,6 +56,7 @@ struct AdminServer::Impl {
   UniqueFd listener;
   UniqueFd stopEvent;
   std::map<std::pair<std::string, std::string>, Handler> routes;  // (method, path)
+  std::map<std::string, StreamHandler> streams;                   // GET path
   std::thread thread;
 
   struct Connection {
@@ -61,6 +64,7 @@ struct AdminServer::Impl {
     http::RequestReader reader;
     std::string pending;  // response bytes not yet written
     bool closeAfterWrite = false;
+    std::optional<StreamSource> stream;  // the response goes on until the client leaves
     std::chrono::steady_clock::time_point lastActive = std::chrono::steady_clock::now();
   };
   std::map<int, Connection> connections;
@@ -99,11 +103,33 @@ struct AdminServer::Impl {
         c.closeAfterWrite = true;
         return true;
       }
-      while (auto request = c.reader.next()) {
+      while (!c.stream) {
+        auto request = c.reader.next();
+        if (!request) break;
+        if (startStream(c, *request)) break;
         c.pending += serialize(dispatch(*request), request->keepAlive);
         if (!request->keepAlive) c.closeAfterWrite = true;
       }
     }
+  }
+
+  // The response head of a streamed GET; nothing after it is read.
+  bool startStream(Connection& c, const http::Request& request) {
+    if (request.method != "GET") return false;
+    auto it = streams.find(std::string(request.path()));
+    if (it == streams.end()) return false;
+    std::size_t open = 0;
+    for (const auto& [fd, other] : connections) open += other.stream ? 1 : 0;
+    auto source = open >= kMaxStreams ? fail(ErrorCode::kInternal, "too many event streams open (" + std::to_string(kMaxStreams) + ")") : it->second(request);
+    if (!source) {
+      c.pending += serialize(Response::text(source.error().message + "\n", 503), false);
+      c.closeAfterWrite = true;
+      return true;
+    }
+    c.pending += "HTTP/1.1 200 OK\r\nContent-Type: " + source->contentType +
+                 "\r\nCache-Control: no-cache\r\nConnection: close\r\n\r\n";
+    c.stream = std::move(*source);
+    return true;
   }
 
   bool writeTo(Connection& c) {
@@ -123,18 +149,26 @@ struct AdminServer::Impl {
       fds.push_back({listener.get(), POLLIN, 0});
       for (auto& [fd, c] : connections)
         fds.push_back({fd, static_cast<short>(POLLIN | (c.pending.empty() ? 0 : POLLOUT)), 0});
+      std::size_t streamStart = fds.size();
+      for (auto& [fd, c] : connections)
+        if (c.stream && c.pending.size() < kStreamBacklog) fds.push_back({c.stream->fd, POLLIN, 0});
       if (::poll(fds.data(), fds.size(), 1000) < 0 && errno != EINTR) {
         log::error("admin", "poll failed: {}", std::strerror(errno));
         return;
       }
       if (fds[0].revents) return;
       if (fds[1].revents & POLLIN) acceptAll();
+      // Streams first, so that what they hold goes out with this turn's
+      // writes. Their fds only wake the poll; taking is cheap, so each turn
+      // takes from every stream that is not backed up.
+      for (auto& [fd, c] : connections)
+        if (c.stream && c.pending.size() < kStreamBacklog) c.pending += c.stream->take();
       auto now = std::chrono::steady_clock::now();
-      for (size_t i = 2; i < fds.size(); ++i) {
+      for (size_t i = 2; i < streamStart; ++i) {
         auto it = connections.find(fds[i].fd);
         if (it == connections.end()) continue;
         Connection& c = it->second;
-        bool keep = now - c.lastActive < kIdleTimeout;
+        bool keep = c.stream || now - c.lastActive < kIdleTimeout;
         if (keep && (fds[i].revents & (POLLIN | POLLHUP | POLLERR))) keep = readFrom(c);
         if (keep || !c.pending.empty()) keep = writeTo(c) && keep;
         if (!keep) connections.erase(it);
@@ -172,6 +206,10 @@ AdminServer::~AdminServer() {
 
 void AdminServer::route(std::string method, std::string path, Handler handler) {
   impl_->routes[{std::move(method), std::move(path)}] = std::move(handler);
+}
+
+void AdminServer::stream(std::string path, StreamHandler handler) {
+  impl_->streams[std::move(path)] = std::move(handler);
 }
 
 void AdminServer::start() {

@@ -17,13 +17,28 @@ void registerAgentRoutes(AdminServer& server, AgentView view) {
     body["configGeneration"] = view.snapshots->current()->generation;
     return Response::json(body.dump(2) + "\n");
   });
-  // The mesh's identities and tunnels; 404 when the agent runs without the mesh.
-  for (auto [path, provider] : {std::pair{"/certs", view.certificates}, {"/tunnels", view.tunnels}}) {
+  // The mesh's identities and tunnels; 404 when the agent runs without the
+  // mesh (or without the proxy, for connections).
+  for (auto [path, provider] : {std::pair{"/certs", view.certificates}, {"/tunnels", view.tunnels},
+                                {"/policies", view.policies}, {"/connections", view.connections}}) {
     server.route("GET", path, [provider, path](const http::Request&) {
-      if (!provider) return Response::text(std::string("no mesh on this agent (start it with --node-ip): ") + path + "\n", 404);
+      if (!provider)
+        return Response::text(std::string("not on this agent (start it with --proxy-addr and --node-ip): ") + path + "\n",
+                              404);
       return Response::json(provider().dump(2) + "\n");
     });
   }
+  for (auto [path, provider] : {std::pair{"/workloads", view.workloads}, {"/bpf", view.bpfMaps}})
+    if (provider)
+      server.route("GET", path, [provider](const http::Request&) { return Response::json(provider().dump(2) + "\n"); });
+  server.route("GET", "/policy/check", [check = view.policyCheck](const http::Request& request) {
+    if (!check) return Response::text("no policies on this agent (start it with --node-ip)\n", 404);
+    auto answer = check(request.query());
+    if (!answer) return Response::json(nlohmann::json{{"error", answer.error().message}}.dump(2) + "\n",
+                                       answer.error().code == ErrorCode::kNotFound ? 404 : 400);
+    return Response::json(answer->dump(2) + "\n");
+  });
+  if (view.events) server.stream("/events", view.events);
   server.route("POST", "/logging", [](const http::Request& request) {
     std::string_view query = request.query();
     constexpr std::string_view kKey = "level=";

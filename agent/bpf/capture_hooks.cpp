@@ -11,6 +11,7 @@
 #include <cstring>
 #include <string>
 
+#include "flow_tracepoints.h"
 #include "libbpf_logging.h"
 #include "weft/bpf/kernel_paths.h"
 #include "weft/bpf_abi/capture.h"
@@ -21,6 +22,18 @@
 
 namespace weft::bpf {
 namespace fs = std::filesystem;
+namespace {
+
+// The agent's netns, where its proxy's sockets live; 0 if unknown.
+std::uint64_t ownNetnsCookie() {
+  UniqueFd probe(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  std::uint64_t cookie = 0;
+  socklen_t length = sizeof cookie;
+  if (!probe.valid() || ::getsockopt(probe.get(), SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &length) != 0) return 0;
+  return cookie;
+}
+
+}  // namespace
 
 struct CaptureHooks::Impl {
   weft_capture* skeleton = nullptr;
@@ -30,11 +43,37 @@ struct CaptureHooks::Impl {
     UniqueFd fd;
   };
   std::vector<PinnedLink> links;
+  // TCP events for weft-trace: not pinned (a successor attaches its own), so
+  // they go with this process; the cgroup hooks are what must not lapse.
+  std::vector<BpfLinkPtr> tracepointLinks;
   bool skMsgAttached = false;
 
   int mapFd(bpf_map* map) const { return bpf_map__fd(map); }
 
+  std::vector<FlowTracepoint> tracepoints() const {
+    return {{skeleton->progs.weft_trace_tcp_state, "inet_sock_set_state"},
+            {skeleton->progs.weft_trace_tcp_retransmit, "tcp_retransmit_skb"}};
+  }
+
+  // Opens and loads the object. The TCP event programs are optional: when
+  // the object does not load with them, it is loaded again without them.
+  int openAndLoad(const bpf_object_open_opts& openOptions) {
+    skeleton = weft_capture__open_opts(&openOptions);
+    if (!skeleton) return -errno;
+    skeleton->rodata->weft_node_netns_cookie = ownNetnsCookie();
+    skipMissingTracepoints(tracepoints());
+    int err = weft_capture__load(skeleton);
+    if (err == 0 || !anyTracepointLoaded(tracepoints())) return err;
+    weft_capture__destroy(skeleton);  // libbpf unpinned the maps this attempt created
+    skeleton = weft_capture__open_opts(&openOptions);
+    if (!skeleton) return -errno;
+    skeleton->rodata->weft_node_netns_cookie = ownNetnsCookie();
+    skipAllTracepoints(tracepoints(), std::string("the object did not load with them: ") + std::strerror(-err));
+    return weft_capture__load(skeleton);
+  }
+
   ~Impl() {
+    tracepointLinks.clear();  // before the programs they run
     if (skeleton) weft_capture__destroy(skeleton);
   }
 };
@@ -105,11 +144,11 @@ Result<std::unique_ptr<CaptureHooks>> CaptureHooks::attach(const CaptureOptions&
 
   const std::string pinRoot = options.pinDir.string();
   LIBBPF_OPTS(bpf_object_open_opts, openOptions, .pin_root_path = pinRoot.c_str());
-  impl.skeleton = weft_capture__open_opts(&openOptions);
-  if (!impl.skeleton) return failErrno("open BPF object capture");
-  if (int err = weft_capture__load(impl.skeleton); err != 0)
+  if (int err = impl.openAndLoad(openOptions); err != 0) {
+    if (!impl.skeleton) return failErrno("open BPF object capture", -err);
     return failErrno("load BPF object capture (the log above names the cause: a verifier rejection, or maps "
                      "pinned in " + options.pinDir.string() + " by an incompatible weft: weft-agent --cleanup)", -err);
+  }
 
   struct Hook {
     bpf_program* program;
@@ -130,6 +169,7 @@ Result<std::unique_ptr<CaptureHooks>> CaptureHooks::attach(const CaptureOptions&
     if (!link) return std::unexpected(link.error());
     impl.links.push_back({pinPath, std::move(*link)});
   }
+  impl.tracepointLinks = attachTracepoints(impl.tracepoints());
   log::info("bpf", "capture hooks {} at cgroup {} (pins in {})", hooks->adopted_ ? "adopted" : "attached",
             options.cgroupRoot.string(), options.pinDir.string());
   return hooks;

@@ -50,6 +50,8 @@ Status ensureBpffsDir(const fs::path& dir) {
   return {};
 }
 
+fs::path defaultPinDir(const std::string& nodeName) { return fs::path("/sys/fs/bpf/weft") / nodeName; }
+
 Status removePinDir(const fs::path& dir) {
   std::error_code ec;
   fs::remove_all(dir, ec);

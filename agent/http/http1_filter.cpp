@@ -469,6 +469,7 @@ class Http1Filter final : public StreamFilter {
     for (const auto& [name, value] : down_.fields) head.headers.emplace_back(lowerCase(name), trim(value));
     head.grpc = facts.contentType.starts_with("application/grpc");
     Verdict verdict = authorizer_ ? authorizer_(head) : Verdict::kAllow;
+    const bool rewritten = record_ && observer_->onRequestHead(*record_, head);
     if (verdict == Verdict::kDeny) {
       if (record_) describeRequest(*record_, std::move(head), verdict);
       return fail(403, "denied by authorization policy");
@@ -478,7 +479,7 @@ class Http1Filter final : public StreamFilter {
     std::string target = head.path == checkedPath ? down_.target
                                                   : head.path + (head.query.empty() ? "" : "?" + head.query);
     fmt::format_to(std::back_inserter(to), "{} {} HTTP/{}.{}\r\n", head.method, target, p->http_major, p->http_minor);
-    appendEndToEnd(to, down_.fields, facts);
+    appendEndToEnd(to, rewritten ? head.headers : down_.fields, facts);
     down_.chunked = (p->flags & F_CHUNKED) != 0;
     if (down_.chunked) to += "transfer-encoding: chunked\r\n";
     else if (facts.contentLengths == 1) to += "content-length: " + facts.contentLength + "\r\n";

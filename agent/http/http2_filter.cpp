@@ -375,6 +375,7 @@ class Http2Filter final : public StreamFilter {
     if (q != std::string::npos) head.query = target.substr(q + 1);
     const std::string checked = head.path;
     Verdict verdict = authorizer_ ? authorizer_(head) : Verdict::kAllow;
+    if (s.record) observer_->onRequestHead(*s.record, head);  // forwarded below from head.headers either way
     if (verdict == Verdict::kDeny || upGone_ || podGoaway_) {
       const bool grpc = head.grpc;
       if (s.record) describeRequest(*s.record, std::move(head), verdict);

@@ -480,4 +480,7 @@ Decision decide(const CompiledPolicies& set, const RequestAttributes& request) {
   return decision;
 }
 
+const std::vector<std::string>& policyNames(const CompiledPolicies& policies) { return policies.names; }
+bool hasAllowPolicy(const CompiledPolicies& policies) { return policies.hasAllowPolicy; }
+
 }  // namespace weft::policy

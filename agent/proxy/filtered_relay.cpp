@@ -201,6 +201,13 @@ void FilteredRelay::beginClose(bool reset) {
       io_uring_prep_cancel_fd(worker_.ring().prepare(nullptr), side.fd, IORING_ASYNC_CANCEL_ALL);
 }
 
+nlohmann::json FilteredRelay::describeSelf() const {
+  return {{"kind", "filtered"},
+          {"client", client_.toString()},
+          {"destination", destination_.toString()},
+          {"connected", connected_}};
+}
+
 void FilteredRelay::abort() {
   beginClose(true);
   finishIfDone();

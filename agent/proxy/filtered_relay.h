@@ -38,6 +38,7 @@ class FilteredRelay final : public WorkerConnection {
   void sweep(std::chrono::steady_clock::time_point now, std::chrono::seconds limit) override;
 
  private:
+  [[nodiscard]] nlohmann::json describeSelf() const override;
   enum class OpKind : std::uint8_t { kConnect, kConnectTimeout, kRecv, kSend, kShutdown };
   struct Op final : io::Completion {
     FilteredRelay* relay = nullptr;

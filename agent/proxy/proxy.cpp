@@ -50,6 +50,17 @@ nlohmann::json Proxy::tunnels() const {
   return {{"tunnels", std::move(list)}};
 }
 
+nlohmann::json Proxy::connections() const {
+  nlohmann::json list = nlohmann::json::array();
+  std::size_t silent = 0;  // a worker stuck for seconds is news in itself
+  for (const auto& worker : impl_->workers) {
+    auto described = worker->connections(std::chrono::seconds(2));
+    if (described.is_null()) ++silent;
+    else for (auto& c : described) list.push_back(std::move(c));
+  }
+  return {{"connections", std::move(list)}, {"workersNotAnswering", silent}};
+}
+
 int Proxy::inboundListenerFd() const { return impl_->workers.empty() ? -1 : impl_->workers[0]->inboundListenerFd(); }
 
 nlohmann::json Proxy::stats() const {

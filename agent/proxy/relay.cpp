@@ -204,6 +204,14 @@ void Relay::beginClose() {
   }
 }
 
+nlohmann::json Relay::describeSelf() const {
+  return {{"kind", "relay"},
+          {"client", client_.toString()},
+          {"destination", destination_.toString()},
+          {"connected", connected_},
+          {"joinedInKernel", joined_ != nullptr}};
+}
+
 void Relay::abort() {
   resetOnClose_ = true;
   beginClose();

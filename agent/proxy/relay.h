@@ -37,6 +37,7 @@ class Relay final : public WorkerConnection {
   void resumeParked(int direction) override;
 
  private:
+  [[nodiscard]] nlohmann::json describeSelf() const override;
   enum class OpKind : std::uint8_t { kConnect, kConnectTimeout, kRecv, kSend, kShutdown };
 
   struct Op final : io::Completion {

@@ -361,6 +361,14 @@ void StreamRelay::beginClose(bool reset) {
   if (inFlight_ > 0) io_uring_prep_cancel_fd(worker_.ring().prepare(nullptr), fd_, IORING_ASYNC_CANCEL_ALL);
 }
 
+nlohmann::json StreamRelay::describeSelf() const {
+  return {{"kind", "tunnel-stream"},
+          {"direction", inbound_ ? "inbound" : "outbound"},
+          {"destination", destination_.toString()},
+          {"filtered", filter_ != nullptr},
+          {"established", established_}};
+}
+
 void StreamRelay::abort() {
   detachStream(true);
   beginClose(true);

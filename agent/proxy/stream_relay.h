@@ -57,6 +57,7 @@ class StreamRelay final : public WorkerConnection, public tunnel::StreamHandler 
   void onClosed(std::uint32_t errorCode) override;
 
  private:
+  [[nodiscard]] nlohmann::json describeSelf() const override;
   enum class OpKind : std::uint8_t { kConnect, kConnectTimeout, kRecv, kSend, kShutdown };
   struct Op final : io::Completion {
     StreamRelay* relay = nullptr;

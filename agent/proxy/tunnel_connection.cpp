@@ -321,4 +321,10 @@ nlohmann::json TunnelConnection::describe() const {
           {"svidSerial", svidSerial_}};
 }
 
+nlohmann::json TunnelConnection::describeSelf() const {
+  nlohmann::json out = describe();
+  out["kind"] = "tunnel";
+  return out;
+}
+
 }  // namespace weft::proxy

@@ -56,6 +56,7 @@ class TunnelConnection final : public WorkerConnection, public tunnel::SessionHa
   [[nodiscard]] nlohmann::json describe() const;
 
  private:
+  [[nodiscard]] nlohmann::json describeSelf() const override;
   enum class OpKind : std::uint8_t { kConnect, kConnectTimeout, kRecv, kSend };
   struct Op final : io::Completion {
     TunnelConnection* tunnel = nullptr;

@@ -114,6 +114,7 @@ Status Worker::start() {
 
 Worker::~Worker() {
   if (thread_.joinable()) {
+    stopping_ = true;
     std::uint64_t one = 1;
     [[maybe_unused]] auto n = ::write(wakeFd_.get(), &one, sizeof one);
     thread_.join();
@@ -428,6 +429,44 @@ void Worker::releaseTunnel(TunnelConnection* tunnel) {
 }
 
 void Worker::markDirty(TunnelConnection* tunnel) { dirty_.push_back(tunnel); }
+
+void Worker::onWake() {
+  if (stopping_) {
+    stopRequested_ = true;
+    return;
+  }
+  std::shared_ptr<std::promise<nlohmann::json>> request;
+  {
+    std::lock_guard lock(describeMutex_);
+    request = std::move(describeRequest_);
+  }
+  if (request) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const WorkerConnection* c = connections_; c; c = c->nextInWorker) {
+      list.push_back(c->describe(now_));
+      list.back()["worker"] = index_;
+    }
+    request->set_value(std::move(list));
+  }
+  io_uring_prep_read(ring_->prepare(&wakeOp_), wakeFd_.get(), &wakeValue_, sizeof wakeValue_, 0);
+}
+
+nlohmann::json Worker::connections(std::chrono::milliseconds timeout) {
+  auto request = std::make_shared<std::promise<nlohmann::json>>();
+  auto answer = request->get_future();
+  {
+    std::lock_guard lock(describeMutex_);
+    describeRequest_ = request;
+  }
+  std::uint64_t one = 1;
+  [[maybe_unused]] auto n = ::write(wakeFd_.get(), &one, sizeof one);
+  if (answer.wait_for(timeout) != std::future_status::ready) {
+    std::lock_guard lock(describeMutex_);
+    if (describeRequest_ == request) describeRequest_.reset();
+    return nullptr;
+  }
+  return answer.get();
+}
 
 nlohmann::json Worker::tunnels() const {
   nlohmann::json list = nlohmann::json::array();

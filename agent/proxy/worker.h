@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <deque>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -41,6 +42,10 @@ class Worker {
   [[nodiscard]] int inboundListenerFd() const { return inboundListener_.valid() ? inboundListener_.get() : -1; }
   // Open tunnels, for /tunnels (any thread).
   [[nodiscard]] nlohmann::json tunnels() const;
+  // Live connections, for /connections (any thread). The worker describes
+  // them on its own thread at its next turn, so that no lock guards the
+  // data path; null when it did not answer within `timeout`.
+  [[nodiscard]] nlohmann::json connections(std::chrono::milliseconds timeout);
 
   // For the connections of this worker.
   io::Ring& ring() { return *ring_; }
@@ -54,7 +59,7 @@ class Worker {
   // without it, no peer is looked up or copied per connection.
   template <class MakeEnds>
   std::unique_ptr<telemetry::FlowTelemetry> openFlow(MakeEnds&& makeEnds) {
-    if (!telemetry_ || (!telemetry_->metrics() && !telemetry_->logging())) return nullptr;
+    if (!telemetry_ || !telemetry_->wanted()) return nullptr;
     return std::make_unique<telemetry::FlowTelemetry>(*telemetry_, makeEnds());
   }
   // How metrics name a pod (or an address outside the mesh: unknown), with
@@ -89,7 +94,7 @@ class Worker {
   };
   struct WakeOp final : io::Completion {
     Worker* worker = nullptr;
-    void complete(int, std::uint32_t) override { worker->stopRequested_ = true; }
+    void complete(int, std::uint32_t) override { worker->onWake(); }
   };
 
   Worker(unsigned index, const ProxyOptions& options, KernelSteering& steering)
@@ -109,6 +114,7 @@ class Worker {
   // A tunnel that carries src -> dst (pooled), or nullptr if none can be made.
   TunnelConnection* tunnelFor(const MeshWorkload& source, const MeshWorkload& destination);
   void afterCompletions();
+  void onWake();  // the eventfd: stop, or a question from the admin thread
   void sweepIdle();
   void drain();
 
@@ -136,6 +142,9 @@ class Worker {
   telemetry::WorkerTelemetry* telemetry_ = nullptr;
   std::chrono::steady_clock::time_point now_;
   std::atomic<bool> stopRequested_{false};
+  std::atomic<bool> stopping_{false};  // set before the wake that asks the worker to stop
+  std::mutex describeMutex_;
+  std::shared_ptr<std::promise<nlohmann::json>> describeRequest_;  // under describeMutex_
   std::thread thread_;
 };
 

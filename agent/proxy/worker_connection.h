@@ -8,6 +8,8 @@
 #include <memory>
 #include <string_view>
 
+#include <nlohmann/json.hpp>
+
 #include "weft/telemetry/flow_telemetry.h"
 
 namespace weft::proxy {
@@ -34,6 +36,15 @@ class WorkerConnection {
     }
   }
   [[nodiscard]] std::chrono::steady_clock::time_point lastActive() const { return lastActive_; }
+  // What it is, for the admin API's /connections (on the worker's thread):
+  // kind and addresses from the derived class, then idle time and, with
+  // telemetry, who is at either end and the bytes so far.
+  [[nodiscard]] nlohmann::json describe(std::chrono::steady_clock::time_point now) const {
+    nlohmann::json out = describeSelf();
+    out["idleMs"] = std::chrono::duration_cast<std::chrono::milliseconds>(now - lastActive_).count();
+    if (flow_) flow_->describe(out);
+    return out;
+  }
   // Metrics and access logs of this connection (none without telemetry).
   void observe(std::unique_ptr<telemetry::FlowTelemetry> flow) { flow_ = std::move(flow); }
 
@@ -41,6 +52,7 @@ class WorkerConnection {
   WorkerConnection* prevInWorker = nullptr;
 
  protected:
+  [[nodiscard]] virtual nlohmann::json describeSelf() const = 0;
   void countBytes(bool fromClient, std::uint64_t n) {
     if (flow_) fromClient ? flow_->fromClient(n) : flow_->fromServer(n);
   }

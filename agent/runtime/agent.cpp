@@ -13,6 +13,7 @@
 
 #include "bpf_steering.h"
 #include "mesh_directory_builder.h"
+#include "admin_views.h"
 #include "agent_metrics.h"
 #include "mesh_inbound_policy.h"
 #include "weft/identity/local_ca.h"
@@ -46,7 +47,7 @@ std::string hostName() {
 }
 
 fs::path pinDirFor(const std::string& node, const std::string& bpffsDir) {
-  return bpffsDir.empty() ? fs::path("/sys/fs/bpf/weft") / node : fs::path(bpffsDir);
+  return bpffsDir.empty() ? bpf::defaultPinDir(node) : fs::path(bpffsDir);
 }
 
 // Loads the directory and publishes it, keeping last good objects. A
@@ -103,6 +104,7 @@ class Agent {
  private:
   Status setUp();
   Status setUpMesh(proxy::ProxyOptions& proxyOptions);
+  void registerRoutes();
   void applyConfig();
   void serve(int signalFd);
   nlohmann::json stats();
@@ -151,6 +153,7 @@ Status Agent::setUp() {
   // Before anything touches the kernel: a bad --access-log fails the start
   // with its cause and leaves no hooks behind.
   const unsigned workers = options_.workers ? options_.workers : std::max(1u, std::thread::hardware_concurrency());
+  options_.telemetry.node = node_;
   auto telemetry = telemetry::Telemetry::create(options_.telemetry, options_.proxyAddress.empty() ? 0 : workers);
   if (!telemetry) return std::unexpected(telemetry.error());
   telemetry_ = std::move(*telemetry);
@@ -232,19 +235,57 @@ Status Agent::setUp() {
   if (!options_.telemetry.accessLog.path.empty())
     log::info("agent", "access log to {} (sampling {})", options_.telemetry.accessLog.path,
               options_.telemetry.accessLog.sample);
+  if (telemetry_->spans())
+    log::info("agent", "spans to {} (sampling {} of new traces)", options_.telemetry.tracing.collector,
+              options_.telemetry.tracing.sample);
 
-  admin::registerAgentRoutes(*admin_, {.nodeName = node_,
-                                       .snapshots = &store_,
-                                       .ready = &ready_,
-                                       .stats = [this] { return stats(); },
-                                       .certificates = certificates_ ? std::function<nlohmann::json()>(
-                                                                           [this] { return certificates_->toJson(); })
-                                                                     : nullptr,
-                                       .tunnels = certificates_ && proxy_ ? std::function<nlohmann::json()>(
-                                                                                [this] { return proxy_->tunnels(); })
-                                                                          : nullptr});
+  registerRoutes();
   admin_->start();
   return {};
+}
+
+// The admin API's view of this agent; what needs the mesh or the proxy is
+// absent (404) without them.
+void Agent::registerRoutes() {
+  using Provider = std::function<nlohmann::json()>;
+  bool mesh = certificates_ != nullptr;
+  admin::AgentView view{.nodeName = node_, .snapshots = &store_, .ready = &ready_, .stats = [this] { return stats(); }};
+  view.workloads = [this] {
+    nlohmann::json enrolled;
+    {
+      std::lock_guard lock(enrollmentMutex_);
+      enrolled = enrollment_->toJson()["workloads"];
+    }
+    return workloadsJson(*store_.current(), node_, options_.trustDomain, enrolled,
+                         certificates_ ? &inboundPolicy_ : nullptr);
+  };
+  view.bpfMaps = [this] {
+    nlohmann::json out = bpfMapsJson(*hooks_);
+    out["capture"] = captureJson(*hooks_);
+    std::lock_guard lock(enrollmentMutex_);
+    if (peerAuth_) out["peerAuthentication"] = peerAuth_->toJson();
+    return out;
+  };
+  if (mesh) {
+    view.certificates = [this] { return certificates_->toJson(); };
+    view.policies = [this] { return policiesJson(*store_.current(), node_, inboundPolicy_); };
+    view.policyCheck = [this](std::string_view query) -> Result<nlohmann::json> {
+      auto question = policyQuestion(query, *store_.current(), options_.trustDomain);
+      if (!question) return std::unexpected(question.error());
+      return policyAnswerJson(*question, inboundPolicy_.check(*question));
+    };
+  }
+  if (proxy_) {
+    view.connections = [this] { return proxy_->connections(); };
+    if (mesh) view.tunnels = Provider([this] { return proxy_->tunnels(); });
+    view.events = [this](const http::Request&) -> Result<admin::StreamSource> {
+      auto subscription = telemetry_->events().subscribe();
+      return admin::StreamSource{.fd = subscription->fd(),
+                                 .take = [s = subscription.get()] { return s->take(); },
+                                 .owner = subscription};
+    };
+  }
+  admin::registerAgentRoutes(*admin_, std::move(view));
 }
 
 Status Agent::setUpMesh(proxy::ProxyOptions& proxyOptions) {
@@ -320,6 +361,15 @@ nlohmann::json Agent::stats() {
   out["enrollment"] = enrollment_->toJson();
   if (peerAuth_) out["peerAuthentication"] = peerAuth_->toJson();
   if (certificates_) out["authorization"] = inboundPolicy_.toJson();
+  if (const auto* spans = telemetry_->spans()) {
+    auto s = spans->stats();
+    out["tracing"] = {{"collector", options_.telemetry.tracing.collector},
+                      {"exportedSpans", s.exportedSpans},
+                      {"failedSpans", s.failedSpans},
+                      {"droppedSpans", s.droppedSpans},
+                      {"failedBatches", s.failedBatches},
+                      {"lastError", s.lastError}};
+  }
   return out;
 }
 

@@ -89,6 +89,12 @@ std::vector<telemetry::SelfSample> agentMetrics(const AgentMetricSources& src) {
     s.add("certificate_expiry_timestamp_seconds", "gauge", "When each workload certificate expires (Unix time).",
           static_cast<double>(std::chrono::duration_cast<std::chrono::seconds>(notAfter.time_since_epoch()).count()),
           Samples::label("identity", identity));
+  if (stats.contains("tracing")) {
+    s.add("spans_exported_total", "counter", "Spans the trace collector accepted.", at(stats, "/tracing/exportedSpans"));
+    const char* help = "Spans lost: the collector failed or refused them, or the export queue was full.";
+    s.add("spans_lost_total", "counter", help, at(stats, "/tracing/failedSpans"), Samples::label("reason", "collector"));
+    s.add("spans_lost_total", "counter", help, at(stats, "/tracing/droppedSpans"), Samples::label("reason", "queue_full"));
+  }
   s.add("access_log_entries_total", "counter", "Access-log entries written (after sampling).",
         static_cast<double>(src.accessLogEntries));
   s.add("access_log_write_errors_total", "counter", "Access-log buffers lost to a failed write.",

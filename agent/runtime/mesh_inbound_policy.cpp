@@ -81,6 +81,42 @@ std::string denialReason(const policy::Decision& d) {
   return d.policy.empty() ? "no ALLOW policy matches" : "denied by " + d.policy;
 }
 
+// One request's decision, as the proxy's authorizer and `policy check` both
+// take it: the path normalised first (a path that cannot be is refused, and
+// `refusal` says why), then the rules. The head's path becomes the
+// normalised one, which the filter forwards.
+policy::Decision decideRequest(const MeshInboundPolicy::Rules& rules, const policy::CompiledPolicies& set,
+                               policy::RequestAttributes a, http::RequestHead& head, std::string& refusal) {
+  auto normal = policy::normalizePath(head.path, rules.normalization);
+  if (!normal) {
+    refusal = normal.error().message;
+    return {.allowed = false};
+  }
+  head.path = std::move(*normal);
+  a.http = true;
+  a.host = head.authority;
+  a.method = head.method;
+  a.path = head.path;
+  a.headers = &head.headers;
+  return policy::decide(set, a);
+}
+
+http::PortProtocol portProtocolOf(const MeshInboundPolicy::Rules& rules, const std::string& pod, std::uint16_t port) {
+  if (auto it = rules.ports.find(pod); it != rules.ports.end())
+    if (auto found = it->second.find(port); found != it->second.end()) return found->second;
+  return http::PortProtocol::kUndeclared;
+}
+
+std::string_view protocolName(http::PortProtocol protocol) {
+  switch (protocol) {
+    case http::PortProtocol::kHttp1: return "http";
+    case http::PortProtocol::kHttp2: return "http2";
+    case http::PortProtocol::kTcp: return "tcp";
+    case http::PortProtocol::kUndeclared: break;
+  }
+  return "undeclared";
+}
+
 }  // namespace
 
 MeshInboundPolicy::MeshInboundPolicy() { update(config::Snapshot{}, {}); }
@@ -100,9 +136,7 @@ void MeshInboundPolicy::update(const config::Snapshot& snapshot, std::string_vie
 proxy::InboundPlan MeshInboundPolicy::plan(const proxy::InboundConnection& connection) const {
   std::shared_ptr<const Rules> rules = rules_.load();
   const std::string& pod = connection.workload->name;
-  http::PortProtocol protocol = http::PortProtocol::kUndeclared;
-  if (auto it = rules->ports.find(pod); it != rules->ports.end())
-    if (auto port = it->second.find(connection.destination.port()); port != it->second.end()) protocol = port->second;
+  http::PortProtocol protocol = portProtocolOf(*rules, pod, connection.destination.port());
   const policy::CompiledPolicies* set = rules->authorization->forPod(pod);
 
   proxy::InboundPlan plan;
@@ -134,24 +168,12 @@ proxy::InboundPlan MeshInboundPolicy::plan(const proxy::InboundConnection& conne
     return d.allowed;
   };
   auto authorizer = [rules, set, facts, counters](http::RequestHead& head) {
-    auto normal = policy::normalizePath(head.path, rules->normalization);
-    if (!normal) {
-      counters->denied.fetch_add(1, std::memory_order_relaxed);
-      log::info("authz", "{} {} from {} refused: {}", head.method, head.path, facts->description,
-                normal.error().message);
-      return http::Verdict::kDeny;
-    }
-    head.path = std::move(*normal);
-    policy::RequestAttributes a = facts->attributes();
-    a.http = true;
-    a.host = head.authority;
-    a.method = head.method;
-    a.path = head.path;
-    a.headers = &head.headers;
-    policy::Decision d = policy::decide(*set, a);
+    std::string refusal;
+    policy::Decision d = decideRequest(*rules, *set, facts->attributes(), head, refusal);
     count(*counters, d);
     if (!d.allowed)
-      log::info("authz", "{} {} from {} refused: {}", head.method, head.path, facts->description, denialReason(d));
+      log::info("authz", "{} {} from {} refused: {}", head.method, head.path, facts->description,
+                refusal.empty() ? denialReason(d) : refusal);
     head.policy = std::move(d.policy);
     return d.allowed ? http::Verdict::kAllow : http::Verdict::kDeny;
   };
@@ -173,6 +195,60 @@ proxy::InboundPlan MeshInboundPolicy::plan(const proxy::InboundConnection& conne
       break;
   }
   return plan;
+}
+
+PolicyAnswer MeshInboundPolicy::check(const PolicyQuestion& question) const {
+  std::shared_ptr<const Rules> rules = rules_.load();
+  PolicyAnswer answer;
+  http::PortProtocol protocol = portProtocolOf(*rules, question.pod, question.port);
+  answer.portProtocol = protocolName(protocol);
+  // What plan() does with such a connection: a tcp port is decided at L4
+  // whatever is sent; other ports parse HTTP when the client speaks it.
+  answer.layer = question.http && protocol != http::PortProtocol::kTcp ? "http" : "tcp";
+  const policy::CompiledPolicies* set = rules->authorization->forPod(question.pod);
+  if (!set) {
+    answer.reason = "no AuthorizationPolicy selects " + question.pod;
+    return answer;
+  }
+  answer.selecting = policy::policyNames(*set);
+  policy::RequestAttributes a;
+  a.principal = question.principal;
+  a.sourceIp = question.sourceIp;
+  a.destinationIp = question.destinationIp;
+  a.destinationPort = question.port;
+  policy::Decision d;
+  if (answer.layer == "http") {
+    http::RequestHead head{.method = question.method, .authority = question.host, .path = question.path,
+                           .headers = question.headers};
+    std::string refusal;
+    d = decideRequest(*rules, *set, a, head, refusal);
+    answer.path = head.path;
+    if (!refusal.empty()) {
+      answer.allowed = false;
+      answer.reason = "the path cannot be normalised: " + refusal;
+      return answer;
+    }
+  } else {
+    d = policy::decide(*set, a);
+  }
+  answer.allowed = d.allowed;
+  answer.policy = d.policy;
+  answer.audits = d.audits;
+  if (!d.allowed && !d.policy.empty()) answer.reason = "DENY policy " + d.policy + " matches";
+  else if (!d.allowed) answer.reason = "ALLOW policies select " + question.pod + " and none of their rules matches";
+  else if (!d.policy.empty()) answer.reason = "ALLOW policy " + d.policy + " matches";
+  else answer.reason = "no DENY policy matches and no ALLOW policy selects " + question.pod;
+  return answer;
+}
+
+std::vector<std::string> MeshInboundPolicy::policiesFor(const std::string& pod) const {
+  std::shared_ptr<const Rules> rules = rules_.load();
+  const policy::CompiledPolicies* set = rules->authorization->forPod(pod);
+  return set ? policy::policyNames(*set) : std::vector<std::string>{};
+}
+
+std::string MeshInboundPolicy::portProtocol(const std::string& pod, std::uint16_t port) const {
+  return std::string(protocolName(portProtocolOf(*rules_.load(), pod, port)));
 }
 
 nlohmann::json MeshInboundPolicy::toJson() const {

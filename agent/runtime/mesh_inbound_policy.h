@@ -16,7 +16,12 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
+#include <vector>
+
+#include <netinet/in.h>
 
 #include <nlohmann/json.hpp>
 
@@ -25,6 +30,31 @@
 #include "weft/proxy/inbound_policy.h"
 
 namespace weft::runtime {
+
+// `weftctl policy check`: would this request or connection be admitted?
+struct PolicyQuestion {
+  std::string pod;  // the destination, "namespace/name"
+  std::uint16_t port = 0;
+  std::string principal;  // the source's SPIFFE ID; empty: plaintext
+  std::optional<in6_addr> sourceIp;
+  std::optional<in6_addr> destinationIp;
+  bool http = true;  // an HTTP request; false: a TCP connection
+  std::string method = "GET";
+  std::string host;
+  std::string path = "/";
+  std::vector<std::pair<std::string, std::string>> headers;  // lower-case names
+};
+
+struct PolicyAnswer {
+  bool allowed = true;
+  std::string policy;  // the deciding policy, "namespace/name"; empty when none did
+  std::vector<std::string> audits;
+  std::string layer;         // "http" or "tcp": how the proxy decides such a connection
+  std::string portProtocol;  // the port as Services declare it: http, http2, tcp or undeclared
+  std::string path;          // the path the rules saw (normalised)
+  std::vector<std::string> selecting;  // every policy that selects the pod
+  std::string reason;        // why, in a sentence
+};
 
 class MeshInboundPolicy final : public proxy::InboundPolicy {
  public:
@@ -37,6 +67,13 @@ class MeshInboundPolicy final : public proxy::InboundPolicy {
               policy::PathNormalization normalization = {});
 
   [[nodiscard]] proxy::InboundPlan plan(const proxy::InboundConnection& connection) const override;
+
+  // The decision the proxy would take, by the same code and rules.
+  [[nodiscard]] PolicyAnswer check(const PolicyQuestion& question) const;
+  // The policies that select pod "namespace/name".
+  [[nodiscard]] std::vector<std::string> policiesFor(const std::string& pod) const;
+  // How a pod's port is declared: http, http2, tcp or undeclared.
+  [[nodiscard]] std::string portProtocol(const std::string& pod, std::uint16_t port) const;
 
   // For /stats: policies in force, rejected ones with their reasons, and
   // decision counters.

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include "weft/telemetry/json_line.h"
+#include "weft/telemetry/request_span.h"
+#include "weft/telemetry/trace_context.h"
 
 namespace weft::telemetry {
 
@@ -83,7 +85,7 @@ FlowTelemetry::FlowTelemetry(WorkerTelemetry& worker, FlowEnds ends)
 FlowTelemetry::~FlowTelemetry() {
   for (TcpSeries* s : series_)
     if (s) s->closed.add();
-  if (worker_.logging()) logConnection();
+  if (worker_.logging() || worker_.streaming()) logConnection();
 }
 
 void FlowTelemetry::fromClient(std::uint64_t bytes) {
@@ -96,6 +98,20 @@ void FlowTelemetry::fromServer(std::uint64_t bytes) {
   fromServer_ += bytes;
   for (TcpSeries* s : series_)
     if (s) s->sent.add(bytes);
+}
+
+void FlowTelemetry::describe(nlohmann::json& out) const {
+  auto end = [](const Peer& p) {
+    return nlohmann::json{{"workload", p.workload}, {"namespace", p.namespace_}, {"principal", p.principal}, {"pod", p.pod}};
+  };
+  out["source"] = end(ends_.source);
+  out["destinationWorkload"] = end(ends_.destination);
+  out["security"] = ends_.mutualTls ? "mutual_tls" : "none";
+  out["ageMs"] = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start_).count();
+  out["bytesFromClient"] = fromClient_;
+  out["bytesFromServer"] = fromServer_;
+  out["requests"] = requests_;
+  if (!flags_.empty()) out["responseFlags"] = flags_;
 }
 
 void FlowTelemetry::flag(std::string_view code) {
@@ -117,8 +133,21 @@ HttpSeries& FlowTelemetry::httpSeries(const http::RequestRecord& r) {
   return series;
 }
 
+bool FlowTelemetry::onRequestHead(http::RequestRecord& record, http::RequestHead& head) {
+  if (!worker_.spans()) return false;
+  TracePropagation trace = propagateTrace(head.headers, worker_.traceSampled());
+  record.traceId = trace.traceId;
+  record.spanId = trace.spanId;
+  record.parentSpanId = trace.parentSpanId;
+  record.traceSampled = trace.sampled;
+  std::erase_if(head.headers, [](const auto& field) { return isReplacedTraceHeader(field.first); });
+  for (auto& field : trace.headers) head.headers.push_back(std::move(field));
+  return true;
+}
+
 void FlowTelemetry::onRequest(http::RequestRecord& r) {
   ++requests_;
+  if (r.traceSampled && worker_.spans()) worker_.spans()->submit(requestSpan(r, ends_, worker_.options().node));
   if (worker_.metrics()) {
     HttpSeries& s = httpSeries(r);
     s.requests.add();
@@ -127,9 +156,10 @@ void FlowTelemetry::onRequest(http::RequestRecord& r) {
     s.requestBytes.observe(r.requestBodyBytes, kSizeBuckets);
     s.responseBytes.observe(r.responseBodyBytes, kSizeBuckets);
   }
-  if (!worker_.logging()) return;
   bool failed = !r.flags.empty() || r.denied || r.status == 0 || r.status >= 500;
-  if (!failed && !worker_.sampled()) return;
+  bool log = worker_.logging() && (failed || worker_.sampled());
+  bool stream = worker_.streaming();
+  if (!log && !stream) return;
   JsonLine j(worker_.beginLine());
   j.field("time", worker_.timestamp())
       .field("kind", "http")
@@ -151,7 +181,7 @@ void FlowTelemetry::onRequest(http::RequestRecord& r) {
       .field("traceparent", r.traceparent);
   writeEnds(j);
   j.finish();
-  worker_.endLine();
+  worker_.endLine(log, stream);
 }
 
 void FlowTelemetry::writeEnds(JsonLine& j) {
@@ -165,7 +195,9 @@ void FlowTelemetry::writeEnds(JsonLine& j) {
 }
 
 void FlowTelemetry::logConnection() {
-  if (flags_.empty() && !worker_.sampled()) return;
+  bool log = worker_.logging() && (!flags_.empty() || worker_.sampled());
+  bool stream = worker_.streaming();
+  if (!log && !stream) return;
   JsonLine j(worker_.beginLine());
   j.field("time", worker_.timestamp())
       .field("kind", "tcp")
@@ -177,7 +209,7 @@ void FlowTelemetry::logConnection() {
       .field("response_flags", flags_.empty() ? std::string_view("-") : std::string_view(flags_));
   writeEnds(j);
   j.finish();
-  worker_.endLine();
+  worker_.endLine(log, stream);
 }
 
 }  // namespace weft::telemetry

@@ -11,18 +11,26 @@ namespace {
 constexpr std::size_t kLogBufferFlushBytes = 32 * 1024;
 }
 
-WorkerTelemetry::WorkerTelemetry(const TelemetryOptions& options, MetricsShard* shard, AccessLog* log, unsigned seed)
-    : options_(options), shard_(shard), log_(log), random_(seed + 1) {}
+WorkerTelemetry::WorkerTelemetry(const TelemetryOptions& options, MetricsShard* shard, AccessLog* log,
+                                 EventHub& events, SpanExporter* spans, unsigned seed)
+    : options_(options), shard_(shard), log_(log), events_(events), spans_(spans), random_(seed + 1) {}
 
-bool WorkerTelemetry::sampled() {
-  double share = log_ ? log_->sample() : 0;
+bool WorkerTelemetry::chance(double share) {
   if (share >= 1) return true;
   if (share <= 0) return false;
   return std::uniform_real_distribution<double>(0, 1)(random_) < share;
 }
 
-void WorkerTelemetry::endLine() {
+bool WorkerTelemetry::sampled() { return chance(log_ ? log_->sample() : 0); }
+bool WorkerTelemetry::traceSampled() { return chance(options_.tracing.sample); }
+
+void WorkerTelemetry::endLine(bool log, bool stream) {
   buffer_ += '\n';
+  if (stream) events_.publish(std::string_view(buffer_).substr(lineStart_));
+  if (!log) {
+    buffer_.resize(lineStart_);  // for the events only
+    return;
+  }
   lines_.add();
   if (buffer_.size() >= kLogBufferFlushBytes) flush();
 }
@@ -56,10 +64,17 @@ Result<std::unique_ptr<Telemetry>> Telemetry::create(TelemetryOptions options, u
     if (!log) return std::unexpected(log.error());
     t->log_ = std::move(*log);
   }
+  if (!t->options_.tracing.collector.empty()) {
+    if (!(t->options_.tracing.sample >= 0 && t->options_.tracing.sample <= 1))
+      return fail(ErrorCode::kInvalidArgument, "--trace-sample: a share between 0 and 1");
+    auto spans = SpanExporter::create({.collectorUrl = t->options_.tracing.collector});
+    if (!spans) return fail(spans.error().code, "--trace-collector: " + spans.error().message);
+    t->spans_ = std::move(*spans);
+  }
   for (unsigned i = 0; i < workers; ++i) {
     MetricsShard* shard = nullptr;
     if (t->options_.metrics) shard = t->shards_.emplace_back(std::make_unique<MetricsShard>(t->options_.maxSeries)).get();
-    t->workers_.push_back(std::make_unique<WorkerTelemetry>(t->options_, shard, t->log_.get(), i));
+    t->workers_.push_back(std::make_unique<WorkerTelemetry>(t->options_, shard, t->log_.get(), t->events_, t->spans_.get(), i));
   }
   return t;
 }

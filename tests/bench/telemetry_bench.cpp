@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "../unit/telemetry/flow_ends_fixture.h"
 #include "../unit/http/h2_test_peer.h"
 #include "weft/http/http1_filter.h"
 #include "weft/http/http2_filter.h"
@@ -28,20 +29,7 @@ constexpr std::string_view kResponse =
     "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 64\r\n\r\n"
     "0123456789012345678901234567890123456789012345678901234567890123";
 
-telemetry::FlowEnds ends() {
-  telemetry::FlowEnds e;
-  e.source.workload = "frontend";
-  e.source.namespace_ = "shop";
-  e.source.principal = "spiffe://cluster.local/ns/shop/sa/frontend";
-  e.destination.workload = "orders";
-  e.destination.namespace_ = "shop";
-  e.destination.service = "orders.shop.svc.cluster.local";
-  e.sourceAddress = parseSocketAddress("10.0.1.2:40000").value();
-  e.destinationAddress = parseSocketAddress("10.0.2.3:8080").value();
-  e.mutualTls = true;
-  e.reportsDestination = true;
-  return e;
-}
+telemetry::FlowEnds ends() { return test::meshFlowEnds(false, true); }
 
 // Mode 0: no observer; 1: metrics; 2: metrics and access logs (to a
 // temporary file, removed at the end).

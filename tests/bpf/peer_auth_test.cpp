@@ -16,6 +16,7 @@
 #include <string>
 
 #include "bpf_test_support.h"
+#include "tc_test_run.h"
 #include "weft/bpf_abi/capture.h"
 #include "weft/bpf_abi/peer_auth.h"
 
@@ -24,17 +25,10 @@ namespace {
 constexpr int kPass = 0;  // TC_ACT_OK
 constexpr int kDrop = 2;  // TC_ACT_SHOT
 
-std::string peerAuthObject() {
-  std::stringstream list(WEFT_BPF_OBJECTS);
-  for (std::string path; std::getline(list, path, ':');)
-    if (path.find("peer_auth") != std::string::npos) return path;
-  return {};
-}
-
 struct Loaded {
   bpf_object* object = nullptr;
   Loaded() {
-    auto path = peerAuthObject();
+    auto path = weft::testing::builtObject("peer_auth");
     REQUIRE_FALSE(path.empty());
     object = bpf_object__open_file(path.c_str(), nullptr);
     REQUIRE(object != nullptr);
@@ -47,41 +41,12 @@ struct Loaded {
   int map(const char* name) { return bpf_map__fd(bpf_object__find_map_by_name(object, name)); }
 
   void setMode(const char* ip, std::uint16_t port, std::uint8_t mode) {
-    weft_endpoint key{};
-    key.addr[10] = key.addr[11] = 0xff;
-    inet_pton(AF_INET, ip, &key.addr[12]);
-    key.port = htons(port);
-    REQUIRE(bpf_map_update_elem(map("weft_mtls_modes"), &key, &mode, BPF_ANY) == 0);
+    weft::testing::setMtlsMode(map("weft_mtls_modes"), ip, port, mode);
   }
 };
 
-struct Packet {
-  ethhdr eth{};
-  iphdr ip{};
-  tcphdr tcp{};
-} __attribute__((packed));
-
 int run(int program, const char* dst, std::uint16_t port, bool syn, bool ack, std::uint32_t mark) {
-  Packet p{};
-  p.eth.h_proto = htons(ETH_P_IP);
-  p.ip.version = 4;
-  p.ip.ihl = 5;
-  p.ip.ttl = 64;
-  p.ip.protocol = IPPROTO_TCP;
-  p.ip.tot_len = htons(sizeof(iphdr) + sizeof(tcphdr));
-  inet_pton(AF_INET, "198.19.2.12", &p.ip.saddr);
-  inet_pton(AF_INET, dst, &p.ip.daddr);
-  p.tcp.source = htons(40000);
-  p.tcp.dest = htons(port);
-  p.tcp.doff = 5;
-  p.tcp.syn = syn;
-  p.tcp.ack = ack;
-  __sk_buff context{};
-  context.mark = mark;
-  LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = &p, .data_size_in = sizeof p, .ctx_in = &context,
-              .ctx_size_in = sizeof context);
-  REQUIRE(bpf_prog_test_run_opts(program, &opts) == 0);
-  return static_cast<int>(opts.retval);
+  return weft::testing::runTcpPacket(program, dst, port, syn, ack, mark);
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <memory>
+#include <memory>
 #include <string>
 
 #include "weft/common/error.h"
@@ -24,6 +25,17 @@ struct Response {
 
 using Handler = std::function<Response(const http::Request&)>;
 
+// A response that goes on until the client leaves (GET /events): the
+// server writes what take() returns whenever fd is readable, and stops
+// taking while the client is slow to read (the source then drops and says so).
+struct StreamSource {
+  int fd = -1;
+  std::function<std::string()> take;
+  std::shared_ptr<void> owner;  // kept alive as long as the response lasts
+  std::string contentType = "application/x-ndjson";
+};
+using StreamHandler = std::function<Result<StreamSource>(const http::Request&)>;
+
 class AdminServer {
  public:
   // Binds and listens at once so that "address in use" is reported at start.
@@ -34,6 +46,8 @@ class AdminServer {
 
   // Register before start(). `path` matches the request path exactly.
   void route(std::string method, std::string path, Handler handler);
+  // A GET whose response streams (see StreamSource). A failed handler answers 503.
+  void stream(std::string path, StreamHandler handler);
   void start();
   [[nodiscard]] const SocketAddress& address() const;  // with the bound port when 0 was asked
 

@@ -19,9 +19,17 @@ struct AgentView {
   std::function<nlohmann::json()> stats;      // counters of the data path
   std::function<nlohmann::json()> certificates;  // workload SVIDs (empty: no mesh)
   std::function<nlohmann::json()> tunnels;       // open tunnels between nodes
+  std::function<nlohmann::json()> workloads;     // pods known, with identity, enrollment and policies
+  std::function<nlohmann::json()> policies;      // AuthorizationPolicy and PeerAuthentication, as enforced
+  std::function<nlohmann::json()> connections;   // the proxy's live connections (null: no proxy)
+  std::function<nlohmann::json()> bpfMaps;       // what the BPF maps hold
+  // The proxy's decision for a question put as a query string (null: no mesh).
+  std::function<Result<nlohmann::json>(std::string_view query)> policyCheck;
+  StreamHandler events;                          // live request and connection events (null: none)
 };
 
-// GET /healthz/ready, /config_dump, /stats, /certs, /tunnels;
+// GET /healthz/ready, /config_dump, /stats, /certs, /tunnels, /workloads,
+// /policies, /policy/check, /connections, /bpf, /events (streamed);
 // POST /logging?level=debug.
 void registerAgentRoutes(AdminServer& server, AgentView view);
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <filesystem>
+#include <string>
 
 #include "weft/common/error.h"
 
@@ -19,6 +20,10 @@ namespace weft::bpf {
 // Creates `dir` (and parents) inside a mounted bpffs; fails naming the cause
 // when bpffs is not mounted there.
 [[nodiscard]] Status ensureBpffsDir(const std::filesystem::path& dir);
+
+// Where a node's agent pins programs, links and maps unless told otherwise
+// (--bpffs-dir): /sys/fs/bpf/weft/<node>. weft-trace looks there too.
+[[nodiscard]] std::filesystem::path defaultPinDir(const std::string& nodeName);
 
 // Removes a pin directory and everything pinned under it. Missing is fine.
 [[nodiscard]] Status removePinDir(const std::filesystem::path& dir);

@@ -7,6 +7,7 @@
 // destructor what was still in flight.
 #pragma once
 
+#include <array>
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -24,7 +25,13 @@ struct RequestRecord {
   std::string path;  // as forwarded (normalised when a policy checked it), without the query
   std::string userAgent;
   std::string requestId;    // x-request-id
-  std::string traceparent;  // W3C trace context, as received
+  std::string traceparent;  // W3C trace context: as forwarded when tracing (this hop's span), else as received
+  // This hop's span, when a tracing observer made one (onRequestHead): ids in
+  // wire order; all zero when the request is not traced.
+  std::array<std::uint8_t, 16> traceId{};
+  std::array<std::uint8_t, 8> spanId{};
+  std::array<std::uint8_t, 8> parentSpanId{};  // zero: this hop began the trace
+  bool traceSampled = false;                   // the span is exported
   bool grpc = false;
   int status = 0;           // the final status sent to the client; 0: none was
   int grpcStatus = -1;      // grpc-status of the response (trailers or trailers-only); -1: none
@@ -54,6 +61,15 @@ class RequestObserver {
  public:
   virtual ~RequestObserver() = default;
   virtual void onRequest(RequestRecord& record) = 0;
+  // A request head, after the authorizer and before anything of it goes on
+  // (denied ones too). The observer may rewrite head.headers (tracing puts
+  // its own trace context in place of the caller's) and says whether it did:
+  // the filter then forwards head.headers instead of the fields as received.
+  virtual bool onRequestHead(RequestRecord& record, RequestHead& head) {
+    (void)record;
+    (void)head;
+    return false;
+  }
 };
 
 // Fills the request's part of a record from the head the authorizer saw

@@ -82,6 +82,11 @@ class Authorization {
 
 [[nodiscard]] Decision decide(const CompiledPolicies& policies, const RequestAttributes& request);
 
+// The policies ("namespace/name") of a workload's rules, whatever their action.
+[[nodiscard]] const std::vector<std::string>& policyNames(const CompiledPolicies& policies);
+// Whether an ALLOW policy selects the workload (then a request must match one).
+[[nodiscard]] bool hasAllowPolicy(const CompiledPolicies& policies);
+
 // The namespace of a SPIFFE ID "spiffe://td/ns/<ns>/sa/<sa>", empty if none.
 [[nodiscard]] std::string_view principalNamespace(std::string_view principal);
 

@@ -64,6 +64,8 @@ class Proxy {
   [[nodiscard]] nlohmann::json stats() const;
   // Open tunnels with their identities and stream counts (admin /tunnels).
   [[nodiscard]] nlohmann::json tunnels() const;
+  // Every live connection of every worker (admin /connections).
+  [[nodiscard]] nlohmann::json connections() const;
   // The PERMISSIVE listener, for the TC program that assigns plaintext to it; -1 if none.
   [[nodiscard]] int inboundListenerFd() const;
 

@@ -14,6 +14,8 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "weft/http/request_observer.h"
 #include "weft/telemetry/json_line.h"
 #include "weft/telemetry/peer.h"
@@ -34,7 +36,12 @@ class FlowTelemetry final : public http::RequestObserver {
   // timed out, RBAC denied by policy, SI idle timeout, NT no tunnel).
   void flag(std::string_view code);
   void onRequest(http::RequestRecord& record) override;
+  // Tracing on: this hop's span ids into the record, and its trace context
+  // in place of the caller's in the forwarded headers.
+  bool onRequestHead(http::RequestRecord& record, http::RequestHead& head) override;
   [[nodiscard]] const FlowEnds& ends() const { return ends_; }
+  // Both ends and the counts so far, into a /connections entry.
+  void describe(nlohmann::json& out) const;
 
  private:
   struct HttpKey {

@@ -54,6 +54,10 @@ assert_contains() {
   if [[ $2 == *"$3"* ]]; then pass "$1"; else fail "$1" "'$3' not in '$(_assert_tail "$2")'"; fi
 }
 
+assert_match() { # WHAT ERE TEXT: some line of TEXT matches the extended regular expression
+  if grep -Eq -- "$2" <<<"$3"; then pass "$1"; else fail "$1" "/$2/ matches no line of '$(_assert_tail "$3")'"; fi
+}
+
 assert_empty() {
   if [[ -z $2 ]]; then pass "$1"; else fail "$1" "expected nothing, got '$(_assert_tail "$2")'"; fi
 }

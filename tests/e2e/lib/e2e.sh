@@ -37,3 +37,31 @@ e2e_require_grpc_js() {
   [[ -d $_e2e_lib/../grpc/node_modules/@grpc/grpc-js ]] ||
     { fail "@grpc/grpc-js is installed" "run scripts/setup (npm ci in tests/e2e/grpc)"; assert_done; }
 }
+
+# e2e_web_service_yaml POD [NAME]: Service NAME (default "web") in namespace
+# demo, HTTP on port 80 to 8080 of POD (by its app label).
+e2e_web_service_yaml() {
+  cat <<YAML
+apiVersion: v1
+kind: Service
+metadata: {name: ${2:-web}, namespace: demo}
+spec:
+  selector: {app: $1}
+  ports:
+  - {name: http, port: 80, targetPort: 8080}
+YAML
+}
+# e2e_deny_admin_yaml POD: AuthorizationPolicy "demo/deny-admin" denying
+# /admin on port 8080 of POD.
+e2e_deny_admin_yaml() {
+  cat <<YAML
+apiVersion: weft.dev/v1alpha1
+kind: AuthorizationPolicy
+metadata: {name: deny-admin, namespace: demo}
+spec:
+  selector: {matchLabels: {app: $1}}
+  action: DENY
+  rules:
+  - to: [{operation: {ports: ["8080"], paths: ["/admin"]}}]
+YAML
+}

@@ -10,6 +10,7 @@
 #include "weft/admin/agent_routes.h"
 #include "weft/common/log.h"
 #include "weft/common/unique_fd.h"
+#include "weft/telemetry/event_hub.h"
 
 using namespace weft;
 
@@ -112,4 +113,47 @@ TEST_CASE("agent routes: readiness / config dump / stats and log level") {
   CHECK(log::level() == log::Level::kDebug);
   CHECK(exchange(address, "POST /logging?level=loud HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n").starts_with("HTTP/1.1 400"));
   log::setLevel(before);
+}
+
+TEST_CASE("admin server streams a response until the client leaves") {
+  auto server = startServer();
+  telemetry::EventHub hub;
+  server->stream("/events", [&hub](const http::Request&) -> Result<admin::StreamSource> {
+    auto s = hub.subscribe();
+    return admin::StreamSource{.fd = s->fd(), .take = [r = s.get()] { return r->take(); }, .owner = s};
+  });
+  server->route("GET", "/other", [](const http::Request&) { return admin::Response::text("x\n"); });
+  server->start();
+
+  UniqueFd fd(::socket(AF_INET, SOCK_STREAM, 0));
+  timeval timeout{.tv_sec = 5, .tv_usec = 0};
+  ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  REQUIRE(::connect(fd.get(), server->address().get(), server->address().length) == 0);
+  std::string request = "GET /events HTTP/1.1\r\nHost: a\r\n\r\n";
+  REQUIRE(::send(fd.get(), request.data(), request.size(), 0) == static_cast<ssize_t>(request.size()));
+  std::string got;
+  auto readUntil = [&](std::string_view wanted) {
+    char buffer[4096];
+    while (got.find(wanted) == std::string::npos) {
+      ssize_t n = ::recv(fd.get(), buffer, sizeof buffer, 0);
+      if (n <= 0) return false;
+      got.append(buffer, static_cast<size_t>(n));
+    }
+    return true;
+  };
+  REQUIRE(readUntil("\r\n\r\n"));
+  CHECK(got.starts_with("HTTP/1.1 200"));
+  CHECK(got.find("application/x-ndjson") != std::string::npos);
+  // The subscription exists once the head is out: lines published now arrive.
+  for (int i = 0; i < 50 && !hub.active(); ++i) ::usleep(10000);
+  REQUIRE(hub.active());
+  hub.publish("{\"kind\":\"http\",\"n\":1}\n");
+  CHECK(readUntil("\"n\":1}\n"));
+  hub.publish("{\"kind\":\"http\",\"n\":2}\n");
+  CHECK(readUntil("\"n\":2}\n"));
+  // A client that leaves ends its subscription.
+  fd.reset();
+  for (int i = 0; i < 300 && hub.active(); ++i) ::usleep(10000);
+  CHECK_FALSE(hub.active());
+  CHECK(exchange(server->address(), "GET /other HTTP/1.1\r\nHost: a\r\n\r\n").starts_with("HTTP/1.1 200"));
 }

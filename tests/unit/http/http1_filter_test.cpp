@@ -11,6 +11,7 @@
 
 #include "weft/http/http1_filter.h"
 #include "weft/http/request_reader.h"
+#include "trace_rewriter.h"
 
 namespace {
 
@@ -463,4 +464,25 @@ TEST_CASE("http1 filter: a status code of fewer than three digits is a bad respo
   REQUIRE(rec.records.size() == 1);
   CHECK(rec.records[0].status == 502);
   CHECK(rec.records[0].flags == "UPE");
+}
+
+TEST_CASE("http1 filter: an observer's rewritten headers are what goes upstream") {
+  weft::test::TraceRewriter tracer;
+  Pipe p({}, {}, &tracer);
+  p.client("GET /a HTTP/1.1\r\nHost: svc\r\nTraceparent: 00-11111111111111111111111111111111-2222222222222222-01\r\n"
+           "X-Keep:  kept \r\nConnection: x-hop\r\nX-Hop: 1\r\nContent-Length: 2\r\n\r\nhi");
+  auto reqs = parseRequests(p.upstream);
+  REQUIRE(reqs);
+  REQUIRE(reqs->size() == 1);
+  const auto& r = (*reqs)[0];
+  CHECK(r.header("traceparent") == weft::test::TraceRewriter::kForwarded);
+  CHECK(std::count_if(r.headers.begin(), r.headers.end(), [](const auto& h) { return h.first == "traceparent"; }) == 1);
+  CHECK(r.header("x-keep") == "kept");
+  CHECK(r.header("host") == "svc");
+  CHECK_FALSE(r.header("x-hop"));  // hop-by-hop rules still apply to the rewritten list
+  CHECK(r.body == "hi");
+  CHECK(tracer.heads == 1);
+  p.server(kOk);
+  REQUIRE(tracer.records.size() == 1);
+  CHECK(tracer.records[0].traceSampled);
 }

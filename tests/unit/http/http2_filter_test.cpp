@@ -7,6 +7,7 @@
 #include <string>
 
 #include "h2_test_peer.h"
+#include "trace_rewriter.h"
 #include "weft/http/http2_filter.h"
 
 namespace {
@@ -452,4 +453,20 @@ TEST_CASE("http2 filter: a denied gRPC call, a pod reset and a cut connection ar
   REQUIRE(rec.records.size() == 3);
   CHECK(rec.records[2].path == "/slow");
   CHECK(rec.records[2].flags == "DC");
+}
+
+TEST_CASE("http2 filter: an observer's rewritten headers are what the pod gets") {
+  weft::test::TraceRewriter tracer;
+  Pipe p(denyPath("/denied"), {}, &tracer);
+  H2Fields head = get("/a");
+  head.emplace_back("traceparent", "00-11111111111111111111111111111111-2222222222222222-01");
+  head.emplace_back("x-keep", "kept");
+  p.client.request(head);
+  p.client.request(get("/denied"));
+  p.settle();
+  REQUIRE(p.pod.arrived.size() == 1);  // the denied one never reaches the pod
+  const auto& req = p.pod.streams[p.pod.arrived[0]];
+  CHECK(req.header("traceparent") == weft::test::TraceRewriter::kForwarded);
+  CHECK(req.header("x-keep") == "kept");
+  CHECK(tracer.heads == 2);  // the denied request's head was seen too: its span says so
 }

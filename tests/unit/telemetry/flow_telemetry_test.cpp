@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "../test_support.h"
+#include "flow_ends_fixture.h"
 #include "weft/telemetry/flow_telemetry.h"
 #include "weft/telemetry/json_line.h"
 
@@ -16,22 +17,7 @@ namespace {
 
 using namespace weft::telemetry;
 
-FlowEnds ends(bool source, bool destination) {
-  FlowEnds e;
-  e.source.workload = "client";
-  e.source.namespace_ = "a";
-  e.source.principal = "spiffe://cluster.local/ns/a/sa/client";
-  e.source.pod = "a/client-1";
-  e.destination.workload = "echo";
-  e.destination.namespace_ = "b";
-  e.destination.service = "echo.b.svc.cluster.local";
-  e.sourceAddress = weft::parseSocketAddress("10.0.1.2:40000").value();
-  e.destinationAddress = weft::parseSocketAddress("10.0.2.3:8080").value();
-  e.mutualTls = true;
-  e.reportsSource = source;
-  e.reportsDestination = destination;
-  return e;
-}
+FlowEnds ends(bool source, bool destination) { return weft::test::meshFlowEnds(source, destination); }
 
 std::vector<nlohmann::json> readLines(const std::filesystem::path& file) {
   std::ifstream in(file);
