@@ -357,6 +357,7 @@ nlohmann::json Agent::stats() {
   nlohmann::json out;
   out["capture"] = captureJson(*hooks_);
   if (proxy_) out["proxy"] = proxy_->stats();
+  out["eventReaders"] = telemetry_->events().readers();  // weft-trace sessions following /events
   std::lock_guard lock(enrollmentMutex_);
   out["enrollment"] = enrollment_->toJson();
   if (peerAuth_) out["peerAuthentication"] = peerAuth_->toJson();

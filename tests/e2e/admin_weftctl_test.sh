@@ -195,7 +195,13 @@ echo "== 4. the live event stream"
 events=$(mktemp)
 cluster_node_exec n1 curl -sS -N --max-time 4 http://127.0.0.1:15000/events >"$events" 2>/dev/null &
 streamer=$!
-sleep 0.5 # the subscription is made when curl's request arrives; no event before it counts
+readers=0
+for _ in $(seq 50); do
+  readers=$(agent_admin n1 /stats | jq .eventReaders)
+  ((readers == 1)) && break
+  sleep 0.1
+done
+assert_eq "/stats counts the stream's reader" 1 "$readers"
 cluster_pod_exec n2-p1 curl -sS --max-time 3 -o /dev/null "http://$server_ip:8080/api/one" || true
 cluster_pod_exec n2-p1 curl -sS --max-time 3 -o /dev/null "http://$server_ip:8080/admin/two" || true
 wait "$streamer" || true

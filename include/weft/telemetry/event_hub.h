@@ -48,7 +48,8 @@ class EventSubscription {
 
 class EventHub {
  public:
-  [[nodiscard]] bool active() const { return readers_.load(std::memory_order_relaxed) > 0; }
+  [[nodiscard]] bool active() const { return readers() > 0; }
+  [[nodiscard]] int readers() const { return readers_.load(std::memory_order_relaxed); }
   // Whole lines, each ending in '\n' (any thread).
   void publish(std::string_view lines);
   // A new reader; it stops being one when the subscription is destroyed.

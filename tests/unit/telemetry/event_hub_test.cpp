@@ -22,6 +22,7 @@ TEST_CASE("event hub: inactive without readers and lines go to each reader") {
   auto first = hub.subscribe();
   auto second = hub.subscribe();
   CHECK(hub.active());
+  CHECK(hub.readers() == 2);
   CHECK_FALSE(readable(first->fd()));
   hub.publish("{\"b\":2}\n");
   CHECK(readable(first->fd()));
