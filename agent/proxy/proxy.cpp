@@ -52,11 +52,17 @@ nlohmann::json Proxy::tunnels() const {
 
 nlohmann::json Proxy::connections() const {
   nlohmann::json list = nlohmann::json::array();
+  std::vector<std::future<nlohmann::json>> answers;
+  for (const auto& worker : impl_->workers) answers.push_back(worker->describeConnections());
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
   std::size_t silent = 0;  // a worker stuck for seconds is news in itself
-  for (const auto& worker : impl_->workers) {
-    auto described = worker->connections(std::chrono::seconds(2));
-    if (described.is_null()) ++silent;
-    else for (auto& c : described) list.push_back(std::move(c));
+  for (std::size_t i = 0; i < answers.size(); ++i) {
+    if (answers[i].wait_until(deadline) != std::future_status::ready) {
+      impl_->workers[i]->forgetDescribe();
+      ++silent;
+      continue;
+    }
+    for (auto& c : answers[i].get()) list.push_back(std::move(c));
   }
   return {{"connections", std::move(list)}, {"workersNotAnswering", silent}};
 }

@@ -451,21 +451,21 @@ void Worker::onWake() {
   io_uring_prep_read(ring_->prepare(&wakeOp_), wakeFd_.get(), &wakeValue_, sizeof wakeValue_, 0);
 }
 
-nlohmann::json Worker::connections(std::chrono::milliseconds timeout) {
+std::future<nlohmann::json> Worker::describeConnections() {
   auto request = std::make_shared<std::promise<nlohmann::json>>();
   auto answer = request->get_future();
   {
     std::lock_guard lock(describeMutex_);
-    describeRequest_ = request;
+    describeRequest_ = std::move(request);
   }
   std::uint64_t one = 1;
   [[maybe_unused]] auto n = ::write(wakeFd_.get(), &one, sizeof one);
-  if (answer.wait_for(timeout) != std::future_status::ready) {
-    std::lock_guard lock(describeMutex_);
-    if (describeRequest_ == request) describeRequest_.reset();
-    return nullptr;
-  }
-  return answer.get();
+  return answer;
+}
+
+void Worker::forgetDescribe() {
+  std::lock_guard lock(describeMutex_);
+  describeRequest_.reset();  // if the worker took it already, its answer goes nowhere
 }
 
 nlohmann::json Worker::tunnels() const {

@@ -44,8 +44,9 @@ class Worker {
   [[nodiscard]] nlohmann::json tunnels() const;
   // Live connections, for /connections (any thread). The worker describes
   // them on its own thread at its next turn, so that no lock guards the
-  // data path; null when it did not answer within `timeout`.
-  [[nodiscard]] nlohmann::json connections(std::chrono::milliseconds timeout);
+  // data path. Ask every worker first, then wait: they answer side by side.
+  [[nodiscard]] std::future<nlohmann::json> describeConnections();
+  void forgetDescribe();  // the asker stopped waiting
 
   // For the connections of this worker.
   io::Ring& ring() { return *ring_; }

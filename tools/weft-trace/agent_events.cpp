@@ -11,7 +11,7 @@
 #include <utility>
 #include <nlohmann/json.hpp>
 
-#include "weft-trace/admin_client.h"
+#include "admin_api/admin_client.h"
 
 namespace weft::trace {
 namespace {
@@ -166,7 +166,7 @@ void AgentEventStream::maintain(Clock::time_point now) {
 }
 
 void AgentEventStream::connect() {
-  auto fd = startConnect(admin_);
+  auto fd = tools::startConnect(admin_);
   if (!fd) {
     closeAndRetry(fd.error().message);
     return;
@@ -202,12 +202,12 @@ std::vector<std::string> AgentEventStream::takeNotices() { return std::exchange(
 void AgentEventStream::onReady(short revents, std::vector<AgentLine>& out) {
   if (!fd_.valid()) return;
   if (state_ == State::kConnecting) {
-    if (int err = connectResult(fd_.get()); err != 0) {
+    if (int err = tools::connectResult(fd_.get()); err != 0) {
       closeAndRetry("cannot connect to the agent's event stream at " + admin_.toString() + ": " + std::strerror(err));
       return;
     }
     // A few hundred bytes into an empty socket buffer: sent whole at once.
-    const std::string request = adminRequest(admin_, "/events", "application/x-ndjson");
+    const std::string request = tools::adminRequest(admin_, "GET", "/events", "application/x-ndjson");
     if (::send(fd_.get(), request.data(), request.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(request.size())) {
       closeAndRetry("cannot send to the agent's event stream at " + admin_.toString());
       return;

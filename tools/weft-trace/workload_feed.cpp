@@ -1,6 +1,6 @@
 #include "weft-trace/workload_feed.h"
 
-#include "weft-trace/admin_client.h"
+#include "admin_api/admin_client.h"
 
 namespace weft::trace {
 namespace {
@@ -8,7 +8,7 @@ constexpr auto kFetchTimeout = std::chrono::milliseconds(2000);
 }
 
 Result<WorkloadFeed::Fetched> WorkloadFeed::fetch() const {
-  auto response = adminGet(admin_, "/workloads", kFetchTimeout);
+  auto response = tools::adminExchange(admin_, "GET", "/workloads", kFetchTimeout);
   if (!response) return std::unexpected(response.error());
   if (response->status == 404)
     return Fetched{std::make_shared<const WorkloadNames>(),

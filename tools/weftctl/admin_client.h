@@ -1,5 +1,6 @@
-// weftctl's side of the agent's admin API: one HTTP/1.1 request per call
-// over a plain socket to 127.0.0.1:15000 (the API never leaves the node).
+// weftctl's side of the agent's admin API (127.0.0.1:15000: the API never
+// leaves the node): one request per call through the tools' shared client,
+// and JSON answers turned into errors that name the status and the agent's words.
 #pragma once
 
 #include <string>

@@ -1,4 +1,4 @@
-#include "weft-trace/admin_client.h"
+#include "admin_api/admin_client.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -6,11 +6,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 
-#include "weft-trace/line_splitter.h"
 #include "weft/http/response_decoder.h"
 
-namespace weft::trace {
+namespace weft::tools {
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -33,10 +33,12 @@ bool waitFor(int fd, short events, Clock::time_point deadline) {
 
 }  // namespace
 
-std::string adminRequest(const SocketAddress& admin, std::string_view path, std::string_view accept) {
-  std::string request = "GET ";
-  request.append(path);
-  request += " HTTP/1.1\r\nHost: " + admin.toString() + "\r\nUser-Agent: weft-trace\r\nAccept: ";
+std::string adminRequest(const SocketAddress& admin, std::string_view method, std::string_view target,
+                         std::string_view accept) {
+  std::string request(method);
+  request += ' ';
+  request.append(target);
+  request += " HTTP/1.1\r\nHost: " + admin.toString() + "\r\nUser-Agent: weft\r\nAccept: ";
   request.append(accept);
   request += "\r\n\r\n";
   return request;
@@ -57,16 +59,19 @@ int connectResult(int fd) {
   return err;
 }
 
-Result<AdminResponse> adminGet(const SocketAddress& admin, std::string_view path, std::chrono::milliseconds timeout) {
+Result<AdminResponse> adminExchange(const SocketAddress& admin, std::string_view method, std::string_view target,
+                                   std::chrono::milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;
   const std::string where = "the agent's admin API at " + admin.toString();
   auto fd = startConnect(admin);
   if (!fd) return std::unexpected(fd.error());
   if (!waitFor(fd->get(), POLLOUT, deadline)) return fail(ErrorCode::kSystem, "connect to " + where + ": timed out");
-  if (int err = connectResult(fd->get()); err != 0) return failErrno("connect to " + where, err);
+  if (int err = connectResult(fd->get()); err != 0)
+    return fail(ErrorCode::kSystem, "cannot reach " + where + ": " + std::strerror(err) +
+                                        " (is weft-agent running on this node, with that --admin-addr?)");
 
   // "Connection: close": the body of a one-shot answer ends with the connection.
-  std::string request = adminRequest(admin, path, "application/json");
+  std::string request = adminRequest(admin, method, target, "application/json");
   request.insert(request.size() - 2, "Connection: close\r\n");
   std::string_view unsent = request;
   while (!unsent.empty()) {
@@ -81,7 +86,7 @@ Result<AdminResponse> adminGet(const SocketAddress& admin, std::string_view path
   char buffer[16384];
   while (!decoder.complete()) {
     if (!waitFor(fd->get(), POLLIN, deadline))
-      return fail(ErrorCode::kSystem, "GET " + std::string(path) + " from " + where + ": no answer in time");
+      return fail(ErrorCode::kSystem, std::string(method) + " " + std::string(target) + " at " + where + ": no answer in time");
     ssize_t n = ::recv(fd->get(), buffer, sizeof buffer, 0);
     if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
     if (n < 0) return failErrno("read from " + where);
@@ -97,4 +102,4 @@ Result<AdminResponse> adminGet(const SocketAddress& admin, std::string_view path
   return response;
 }
 
-}  // namespace weft::trace
+}  // namespace weft::tools
