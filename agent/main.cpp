@@ -10,6 +10,7 @@ int main(int argc, char** argv) {
   std::string logLevel = "info";
   std::string sockmap = "off";
   std::string mergeSlashes = "on";
+  std::string strictNodeTraffic = "allow";
   long connectTimeoutMs = options.connectTimeout.count();
   long idleTimeoutS = options.idleTimeout.count();
   long svidLifetimeS = options.svidLifetime.count();
@@ -52,6 +53,11 @@ int main(int argc, char** argv) {
   app.add_option("--svid-lifetime-s", svidLifetimeS, "Workload certificate lifetime; renewed at half-life")
       ->capture_default_str()
       ->check(CLI::Range(10L, 366L * 24 * 3600));
+  app.add_option("--strict-node-traffic", strictNodeTraffic,
+                 "Connections the node itself makes to STRICT pods (kubelet's probes): allow (as Istio ambient "
+                 "and Cilium) or drop (only the node proxy's reach them)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"allow", "drop"}));
   app.add_option("--merge-slashes", mergeSlashes,
                  "AuthorizationPolicy paths: merge repeated slashes before matching (the pod gets the merged "
                  "path)")
@@ -107,6 +113,7 @@ int main(int argc, char** argv) {
   options.telemetry.naming =
       metricsNames == "istio" ? weft::telemetry::MetricNaming::kIstio : weft::telemetry::MetricNaming::kWeft;
   options.mergeSlashes = mergeSlashes == "on";
+  options.strictAllowsNode = strictNodeTraffic == "allow";
   options.testDelayPerBatch = std::chrono::microseconds(testSlowUs);
   options.connectTimeout = std::chrono::milliseconds(connectTimeoutMs);
   options.idleTimeout = std::chrono::seconds(idleTimeoutS);

@@ -4,6 +4,8 @@
  * - weft_strict_egress, on an enrolled pod's veth (egress = towards the pod):
  *   under STRICT a TCP SYN reaches the pod only if it carries the node
  *   proxy's mark. Plaintext from outside the mesh never gets a connection.
+ *   Connections the node itself makes (kubelet's probes) pass unless the
+ *   agent turned that off, as Istio ambient and Cilium let the host in.
  * - weft_permissive_ingress, on the node's interfaces: plaintext TCP to a
  *   PERMISSIVE pod is handed to the proxy's inbound listener (15006) with
  *   bpf_sk_assign, so policy and metrics apply to it; the mark makes policy
@@ -50,6 +52,10 @@ struct {
   __type(value, __u64);
   __uint(pinning, LIBBPF_PIN_BY_NAME);
 } weft_inbound_listener SEC(".maps");
+
+/* Set before load (--strict-node-traffic): 1 lets the node's own
+ * connections through STRICT. */
+const volatile __u8 strict_allow_node = 1;
 
 static __always_inline void count(__u32 index) {
   __u64 *value = bpf_map_lookup_elem(&weft_peer_auth_counters, &index);
@@ -117,6 +123,15 @@ int weft_strict_egress(struct __sk_buff *skb) {
   if (mode_of(p.ip->daddr, p.tcp->dest) != WEFT_MTLS_STRICT) return TC_ACT_OK;
   if (skb->mark == WEFT_MARK_FROM_PROXY) {
     count(WEFT_PA_STRICT_ALLOWED);
+    return TC_ACT_OK;
+  }
+  /* Only a packet made on this node still has its socket here, connecting:
+   * a forwarded one lost it on input (ip_rcv_core orphans it, and ip_forward
+   * drops any skb that has one), so a pod or another node cannot pass for
+   * the node. (BPF_PROG_TEST_RUN's dummy socket is not SYN_SENT.) */
+  struct bpf_sock *sk = skb->sk;
+  if (strict_allow_node && sk && sk->state == BPF_TCP_SYN_SENT) {
+    count(WEFT_PA_STRICT_NODE_ALLOWED);
     return TC_ACT_OK;
   }
   count(WEFT_PA_STRICT_DROPPED);

@@ -74,7 +74,7 @@ struct PeerAuthHooks::Impl {
 
 PeerAuthHooks::PeerAuthHooks() : impl_(std::make_unique<Impl>()) {}
 
-Result<std::unique_ptr<PeerAuthHooks>> PeerAuthHooks::load(const fs::path& pinDir) {
+Result<std::unique_ptr<PeerAuthHooks>> PeerAuthHooks::load(const fs::path& pinDir, PeerAuthOptions options) {
   installLibbpfLogging();
   if (auto ok = ensureBpffsDir(pinDir / "tc"); !ok) return std::unexpected(ok.error());
   std::unique_ptr<PeerAuthHooks> hooks(new PeerAuthHooks());
@@ -84,6 +84,7 @@ Result<std::unique_ptr<PeerAuthHooks>> PeerAuthHooks::load(const fs::path& pinDi
   LIBBPF_OPTS(bpf_object_open_opts, openOptions, .pin_root_path = pinRoot.c_str());
   impl.skeleton = weft_peer_auth__open_opts(&openOptions);
   if (!impl.skeleton) return failErrno("open BPF object peer_auth");
+  impl.skeleton->rodata->strict_allow_node = options.strictAllowsNode ? 1 : 0;
   if (int err = weft_peer_auth__load(impl.skeleton); err != 0)
     return failErrno("load BPF object peer_auth (the log above names the cause)", -err);
   // Links an earlier agent left: adopted when wanted again, removed otherwise.
@@ -174,7 +175,8 @@ Result<PeerAuthCounters> PeerAuthHooks::counters() const {
   return PeerAuthCounters{.strictDropped = totals[WEFT_PA_STRICT_DROPPED],
                           .strictAllowed = totals[WEFT_PA_STRICT_ALLOWED],
                           .intercepted = totals[WEFT_PA_INTERCEPTED],
-                          .noListener = totals[WEFT_PA_NO_LISTENER]};
+                          .noListener = totals[WEFT_PA_NO_LISTENER],
+                          .strictNodeAllowed = totals[WEFT_PA_STRICT_NODE_ALLOWED]};
 }
 
 std::size_t PeerAuthHooks::attachedLinks() const { return impl_->links.size(); }

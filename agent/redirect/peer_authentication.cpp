@@ -145,6 +145,7 @@ nlohmann::json PeerAuthEnforcement::toJson() const {
     out["strictAllowed"] = counters->strictAllowed;
     out["intercepted"] = counters->intercepted;
     out["noListener"] = counters->noListener;
+    out["strictNodeAllowed"] = counters->strictNodeAllowed;
   }
   out["links"] = hooks_.attachedLinks();
   return out;

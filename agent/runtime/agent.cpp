@@ -319,7 +319,8 @@ Status Agent::setUpMesh(proxy::ProxyOptions& proxyOptions) {
                                          .inbound = &inboundPolicy_};
   proxyOptions.inboundListen =
       parseSocketAddress(options_.proxyAddress + ":" + std::to_string(options_.inboundPort)).value();
-  auto peerAuthHooks = bpf::PeerAuthHooks::load(pinDirFor(node_, options_.bpffsDir));
+  auto peerAuthHooks = bpf::PeerAuthHooks::load(pinDirFor(node_, options_.bpffsDir),
+                                                {.strictAllowsNode = options_.strictAllowsNode});
   if (!peerAuthHooks) return fail(peerAuthHooks.error().code, "PeerAuthentication: " + peerAuthHooks.error().message);
   peerAuthHooks_ = std::move(*peerAuthHooks);
   peerAuthHooks_->keepAttachedOnExit(options_.keepBpf);

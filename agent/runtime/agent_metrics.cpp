@@ -77,6 +77,17 @@ std::vector<telemetry::SelfSample> agentMetrics(const AgentMetricSources& src) {
     s.add("authorization_policies_rejected", "gauge", "AuthorizationPolicies of the current config not enforced.",
           static_cast<double>(stats["authorization"].value("rejected", nlohmann::json::array()).size()));
   }
+  if (stats.contains("peerAuthentication")) {
+    for (auto [outcome, key] : {std::pair{"dropped", "strictDropped"}, std::pair{"from_proxy", "strictAllowed"},
+                                std::pair{"from_node", "strictNodeAllowed"}})
+      s.add("strict_syns_total", "counter",
+            "TCP SYNs to STRICT pods, by outcome: dropped (plaintext from outside the mesh), or let in from the node "
+            "proxy or from the node itself (kubelet probes).",
+            at(stats, (std::string("/peerAuthentication/") + key).c_str()), Samples::label("outcome", outcome));
+    s.add("permissive_plaintext_intercepted_total", "counter",
+          "Plaintext connections to PERMISSIVE pods taken into the inbound listener.",
+          at(stats, "/peerAuthentication/intercepted"));
+  }
   s.add("config_objects_rejected", "gauge", "Objects of the current config directory that were rejected.",
         static_cast<double>(src.configObjectsRejected));
   for (const auto& m : src.maps)

@@ -2,9 +2,10 @@
 # PeerAuthentication on a 2-node cluster, switched live by editing the
 # config directories: PERMISSIVE (the default) takes plaintext from pods
 # outside the mesh through n1's inbound listener; STRICT refuses it while mesh
-# clients (through the tunnel) still get through; DISABLE lets plaintext
-# straight to the pod; port-level modes; a malformed policy keeps the last
-# good one in force.
+# clients (through the tunnel) still get through, and so do connections the
+# node itself makes (kubelet's probes) unless --strict-node-traffic drop;
+# DISABLE lets plaintext straight to the pod; port-level modes; a malformed
+# policy keeps the last good one in force.
 source "$(dirname "$0")/lib/e2e.sh"
 
 assert_cleanup cluster_down
@@ -26,6 +27,13 @@ strict_links() { # tcx links (bpftool 7.1 calls their type 11) running the STRIC
 }
 fetch() { # POD [PORT]: the HTTP status, 000 when no connection was made within 2 s
   cluster_pod_exec "$1" curl -sS --max-time 2 -o /dev/null -w '%{http_code}' "http://$target_ip:${2:-8080}/" 2>/dev/null || true
+}
+fetch_from_node() { # NODE: as fetch, from the node's own network (where kubelet probes from)
+  cluster_node_exec "$1" curl -sS --max-time 2 -o /dev/null -w '%{http_code}' "http://$target_ip:8080/" 2>/dev/null || true
+}
+strict_metric() { # OUTCOME: weft_agent_strict_syns_total{outcome=OUTCOME} at n1
+  cluster_node_exec n1 curl -sS --max-time 5 http://127.0.0.1:15020/metrics |
+    awk -v o="outcome=\"$1\"" '/^weft_agent_strict_syns_total/ && index($0, o) {print $2}'
 }
 policy() { # YAML: the same PeerAuthentication file on both nodes, then wait for the reload
   local node generation
@@ -57,6 +65,14 @@ assert_eq "nor one on the same node" 000 "$(fetch n1-p2)"
 assert_eq "their SYNs were dropped on the pod's veth" 1 "$(($(counter .peerAuthentication.strictDropped) > dropped))"
 assert_eq "a mesh client across nodes still gets through (the proxy's mark)" 200 "$(fetch n2-p1)"
 assert_eq "the TC program let the proxy's connection in" true "$(counter '.peerAuthentication.strictAllowed > 0')"
+node_allowed=$(counter .peerAuthentication.strictNodeAllowed)
+assert_eq "the node itself gets through (kubelet's probes come from there)" 200 "$(fetch_from_node n1)"
+assert_eq "counted as the node's" 1 "$(($(counter .peerAuthentication.strictNodeAllowed) - node_allowed))"
+dropped=$(counter .peerAuthentication.strictDropped)
+assert_eq "another node's own network does not: its SYN is forwarded, not the node's" 000 "$(fetch_from_node n2)"
+assert_eq "its SYNs were dropped" 1 "$(($(counter .peerAuthentication.strictDropped) > dropped))"
+assert_eq "/metrics counts the drops" "$(counter .peerAuthentication.strictDropped)" "$(strict_metric dropped)"
+assert_eq "and the node's connection" "$(counter .peerAuthentication.strictNodeAllowed)" "$(strict_metric from_node)"
 assert_eq "one tcx link: the STRICT program" 1 "$(counter .peerAuthentication.links)"
 assert_eq "on the pod's veth" '"p1"' "$(counter '.peerAuthentication.pods[] | select(.pod == "demo/n1-p1") | .interface')"
 assert_eq "the kernel has it attached (on each node's enrolled pod: n1-p1 and n2-p1)" 2 "$(strict_links)"
@@ -82,6 +98,20 @@ assert_eq "port 8080 stays closed to plaintext" 000 "$(fetch n2-p2 8080)"
 intercepted=$(counter .peerAuthentication.intercepted)
 assert_eq "port 8081 takes plaintext" 200 "$(fetch n2-p2 8081)"
 assert_eq "straight to the pod, not through the listener" "$intercepted" "$(counter .peerAuthentication.intercepted)"
+
+echo "== --strict-node-traffic drop: only the proxy's connections reach a STRICT pod"
+policy 'apiVersion: weft.dev/v1alpha1
+kind: PeerAuthentication
+metadata: {name: strict, namespace: demo}
+spec: {mtls: {mode: STRICT}}'
+agent_stop n1
+agent_start n1 --proxy-addr "$(cluster_node_gw n1)" --strict-node-traffic drop >/dev/null
+agent_wait_ready n1
+cluster_wait_tcp n2-p1 "$target_ip" 8080
+assert_eq "the node's own connection is dropped" 000 "$(fetch_from_node n1)"
+assert_eq "none counted as the node's" 0 "$(counter .peerAuthentication.strictNodeAllowed)"
+assert_eq "a mesh client still gets through" 200 "$(fetch n2-p1)"
+assert_eq "a pod outside the mesh still does not" 000 "$(fetch n2-p2)"
 
 echo "== DISABLE"
 policy 'apiVersion: weft.dev/v1alpha1

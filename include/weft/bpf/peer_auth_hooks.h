@@ -37,12 +37,21 @@ struct PeerAuthCounters {
   std::uint64_t strictAllowed = 0;
   std::uint64_t intercepted = 0;
   std::uint64_t noListener = 0;
+  std::uint64_t strictNodeAllowed = 0;  // SYNs the node itself made to STRICT pods
+};
+
+struct PeerAuthOptions {
+  // STRICT lets in connections made by the node itself (kubelet's liveness
+  // and readiness probes are plaintext from the node), as Istio ambient and
+  // Cilium do; false: only the proxy's.
+  bool strictAllowsNode = true;
 };
 
 class PeerAuthHooks {
  public:
   // Loads the programs; maps are pinned by name under pinDir, links under pinDir/tc.
-  [[nodiscard]] static Result<std::unique_ptr<PeerAuthHooks>> load(const std::filesystem::path& pinDir);
+  [[nodiscard]] static Result<std::unique_ptr<PeerAuthHooks>> load(const std::filesystem::path& pinDir,
+                                                                   PeerAuthOptions options = {});
   ~PeerAuthHooks();  // detaches and unpins, unless keepAttachedOnExit
   PeerAuthHooks(const PeerAuthHooks&) = delete;
   PeerAuthHooks& operator=(const PeerAuthHooks&) = delete;

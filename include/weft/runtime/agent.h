@@ -36,6 +36,9 @@ struct AgentOptions {
   std::string caDir = "/var/lib/weft/ca";
   std::string trustDomain = "cluster.local";
   std::chrono::seconds svidLifetime{24 * 3600};
+  // STRICT PeerAuthentication lets in the node's own connections (kubelet
+  // probes); --strict-node-traffic drop turns that off.
+  bool strictAllowsNode = true;
   // AuthorizationPolicy paths: merge repeated slashes before matching (and
   // forward the merged form), as Istio's meshConfig.pathNormalization MERGE_SLASHES.
   bool mergeSlashes = true;

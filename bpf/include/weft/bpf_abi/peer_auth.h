@@ -28,6 +28,7 @@ enum weft_peer_auth_counter {
   WEFT_PA_STRICT_ALLOWED,        /* SYN from the proxy to a STRICT pod */
   WEFT_PA_INTERCEPTED,           /* plaintext SYN to a PERMISSIVE pod, given to the inbound listener */
   WEFT_PA_NO_LISTENER,           /* ... but no inbound listener was registered */
+  WEFT_PA_STRICT_NODE_ALLOWED,   /* SYN to a STRICT pod made by the node itself (kubelet probes) */
   WEFT_PA_COUNTERS
 };
 
