@@ -87,17 +87,17 @@ static __always_inline enum weft_decision weft_decide_v4(struct bpf_sock_addr *c
 static __always_inline void weft_flow_connect(struct bpf_sock_addr *ctx, const struct weft_enrolled_pod *pod,
                                               __u32 dst_be, __u16 port_be, __u32 flags) {
   if (!weft_flow_on()) return;
-  struct weft_flow_event *e = weft_flow_reserve(WEFT_FLOW_CONNECT_CAPTURED);
-  if (!e) return;
-  e->netns_cookie = bpf_get_netns_cookie(ctx);
-  e->socket_cookie = bpf_get_socket_cookie(ctx);
-  weft_v4_mapped(e->src.addr, pod->ipv4);
-  weft_v4_mapped(e->dst.addr, dst_be);
-  e->dst.port = port_be;
-  e->flags = flags;
-  e->pid = (__u32)(bpf_get_current_pid_tgid() >> 32);
-  bpf_get_current_comm(e->comm, sizeof(e->comm));
-  weft_flow_submit(e);
+  struct weft_flow_event e;
+  weft_flow_init(&e, WEFT_FLOW_CONNECT_CAPTURED);
+  e.netns_cookie = bpf_get_netns_cookie(ctx);
+  e.socket_cookie = bpf_get_socket_cookie(ctx);
+  weft_v4_mapped(e.src.addr, pod->ipv4);
+  weft_v4_mapped(e.dst.addr, dst_be);
+  e.dst.port = port_be;
+  e.flags = flags;
+  e.pid = (__u32)(bpf_get_current_pid_tgid() >> 32);
+  bpf_get_current_comm(e.comm, sizeof(e.comm));
+  weft_flow_emit(&e);
 }
 
 static __always_inline struct weft_capture_config *weft_proxy_config(void) {
@@ -226,17 +226,17 @@ static __always_inline void weft_publish_original_dst(struct bpf_sock_ops *skops
  * the socket's own tuple. */
 static __always_inline void weft_flow_fastpath(__u64 netns_cookie, __u64 socket_cookie,
                                                const struct weft_sock_key *key, __u8 kind, __u32 flags) {
-  struct weft_flow_event *e = weft_flow_reserve(WEFT_FLOW_FASTPATH_PAIRED);
-  if (!e) return;
-  e->netns_cookie = netns_cookie;
-  e->socket_cookie = socket_cookie;
-  __builtin_memcpy(e->src.addr, key->local, 16);
-  __builtin_memcpy(e->dst.addr, key->remote, 16);
-  e->src.port = key->local_port;
-  e->dst.port = key->remote_port;
-  e->reason = kind;
-  e->flags = flags;
-  weft_flow_submit(e);
+  struct weft_flow_event e;
+  weft_flow_init(&e, WEFT_FLOW_FASTPATH_PAIRED);
+  e.netns_cookie = netns_cookie;
+  e.socket_cookie = socket_cookie;
+  __builtin_memcpy(e.src.addr, key->local, 16);
+  __builtin_memcpy(e.dst.addr, key->remote, 16);
+  e.src.port = key->local_port;
+  e.dst.port = key->remote_port;
+  e.reason = kind;
+  e.flags = flags;
+  weft_flow_emit(&e);
 }
 
 /* Same-node pod<->proxy sockets only: everything else keeps the normal path. */
@@ -397,15 +397,15 @@ static __always_inline void weft_flow_tcp(const struct sock *sk, __u8 type, int 
   __u64 netns_cookie = 0;
   __u32 flags = 0;
   if (!weft_flow_traced_socket(sk, &netns_cookie, &flags)) return;
-  struct weft_flow_event *e = weft_flow_reserve(type);
-  if (!e) return;
-  e->netns_cookie = netns_cookie;
-  e->socket_cookie = bpf_get_socket_cookie((void *)sk);
-  weft_flow_socket_ends(e, sk);
-  e->old_state = (__u8)old_state;
-  e->new_state = (__u8)new_state;
-  e->flags = flags;
-  weft_flow_submit(e);
+  struct weft_flow_event e;
+  weft_flow_init(&e, type);
+  e.netns_cookie = netns_cookie;
+  e.socket_cookie = bpf_get_socket_cookie((void *)sk);
+  weft_flow_socket_ends(&e, sk);
+  e.old_state = (__u8)old_state;
+  e.new_state = (__u8)new_state;
+  e.flags = flags;
+  weft_flow_emit(&e);
 }
 
 SEC("tp_btf/inet_sock_set_state")

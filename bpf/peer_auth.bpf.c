@@ -102,18 +102,18 @@ static __always_inline int is_syn(const struct tcphdr *tcp) { return tcp->syn &&
  * (the port's own mode or the pod's) is looked up again only here, so that
  * the drop path costs nothing more while nobody traces. */
 static __always_inline void flow_strict_drop(struct __sk_buff *skb, const struct tcp_packet *p) {
-  struct weft_flow_event *e = weft_flow_reserve(WEFT_FLOW_STRICT_DROP);
-  if (!e) return;
-  weft_v4_mapped(e->src.addr, p->ip->saddr);
-  weft_v4_mapped(e->dst.addr, p->ip->daddr);
-  e->src.port = p->tcp->source;
-  e->dst.port = p->tcp->dest;
-  struct weft_endpoint key = e->dst;
-  e->reason = bpf_map_lookup_elem(&weft_mtls_modes, &key) ? WEFT_DROP_STRICT_PORT_NOT_FROM_PROXY
-                                                         : WEFT_DROP_STRICT_NOT_FROM_PROXY;
-  e->mark = skb->mark;
-  e->ifindex = skb->ifindex;
-  weft_flow_submit(e);
+  struct weft_flow_event e;
+  weft_flow_init(&e, WEFT_FLOW_STRICT_DROP);
+  weft_v4_mapped(e.src.addr, p->ip->saddr);
+  weft_v4_mapped(e.dst.addr, p->ip->daddr);
+  e.src.port = p->tcp->source;
+  e.dst.port = p->tcp->dest;
+  struct weft_endpoint key = e.dst;
+  e.reason = bpf_map_lookup_elem(&weft_mtls_modes, &key) ? WEFT_DROP_STRICT_PORT_NOT_FROM_PROXY
+                                                        : WEFT_DROP_STRICT_NOT_FROM_PROXY;
+  e.mark = skb->mark;
+  e.ifindex = skb->ifindex;
+  weft_flow_emit(&e);
 }
 
 SEC("tc")

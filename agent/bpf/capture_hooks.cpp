@@ -13,6 +13,7 @@
 
 #include "flow_tracepoints.h"
 #include "libbpf_logging.h"
+#include "stale_pins.h"
 #include "weft/bpf/kernel_paths.h"
 #include "weft/bpf_abi/capture.h"
 #include "weft/bpf_abi/sockmap.h"
@@ -23,6 +24,11 @@
 namespace weft::bpf {
 namespace fs = std::filesystem;
 namespace {
+
+// Pinned maps that hold only counters or trace events: an earlier weft's
+// pins of another shape are replaced rather than failing the load.
+constexpr std::string_view kDisposableMaps[] = {"weft_capture_stats", "weft_flow_events", "weft_flow_lost",
+                                                "weft_flow_switch"};
 
 // The agent's netns, where its proxy's sockets live; 0 if unknown.
 std::uint64_t ownNetnsCookie() {
@@ -60,6 +66,7 @@ struct CaptureHooks::Impl {
   int openAndLoad(const bpf_object_open_opts& openOptions) {
     skeleton = weft_capture__open_opts(&openOptions);
     if (!skeleton) return -errno;
+    removeStaleDisposablePins(skeleton->obj, kDisposableMaps);
     skeleton->rodata->weft_node_netns_cookie = ownNetnsCookie();
     skipMissingTracepoints(tracepoints());
     int err = weft_capture__load(skeleton);

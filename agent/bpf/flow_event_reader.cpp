@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,35 +19,32 @@ namespace fs = std::filesystem;
 
 struct FlowEventReader::Impl {
   fs::path pinDir;
-  UniqueFd events;
+  UniqueFd events;  // the outer map: each reader's ring by slot
   UniqueFd lost;
   UniqueFd flowSwitch;
   std::uint32_t eventsId = 0;
+  UniqueFd ownRing;  // this reader's ring, made at start()
   ring_buffer* ring = nullptr;
   Handler handler;
-  bool started = false;
-  bool discarding = false;  // while draining what an earlier reader left
+  std::optional<std::uint32_t> slot;  // claimed by start()
 
   ~Impl() {
     if (ring) ring_buffer__free(ring);
   }
 
   static int onEvent(void* context, void* data, size_t size) {
-    auto* self = static_cast<Impl*>(context);
-    if (!self->discarding) self->handler({static_cast<const std::byte*>(data), size});
+    static_cast<Impl*>(context)->handler({static_cast<const std::byte*>(data), size});
     return 0;
   }
 
-  Result<weft_flow_switch> readSwitch() const {
-    std::uint32_t zero = 0;
+  Result<weft_flow_switch> readSwitch(std::uint32_t index) const {
     weft_flow_switch value{};
-    if (bpf_map_lookup_elem(flowSwitch.get(), &zero, &value) != 0) return failErrno("read the flow event switch");
+    if (bpf_map_lookup_elem(flowSwitch.get(), &index, &value) != 0) return failErrno("read the flow event switch");
     return value;
   }
 
-  Status writeSwitch(const weft_flow_switch& value) const {
-    std::uint32_t zero = 0;
-    if (bpf_map_update_elem(flowSwitch.get(), &zero, &value, BPF_ANY) != 0)
+  Status writeSwitch(std::uint32_t index, const weft_flow_switch& value) const {
+    if (bpf_map_update_elem(flowSwitch.get(), &index, &value, BPF_ANY) != 0)
       return failErrno("set the flow event switch");
     return {};
   }
@@ -103,7 +101,7 @@ Result<std::unique_ptr<FlowEventReader>> FlowEventReader::open(const fs::path& p
   auto impl = std::make_unique<Impl>();
   impl->pinDir = pinDir;
   impl->handler = std::move(handler);
-  auto events = openPinned(pinDir, WEFT_FLOW_EVENTS_MAP, BPF_MAP_TYPE_RINGBUF);
+  auto events = openPinned(pinDir, WEFT_FLOW_EVENTS_MAP, BPF_MAP_TYPE_ARRAY_OF_MAPS);
   if (!events) return std::unexpected(events.error());
   auto lost = openPinned(pinDir, WEFT_FLOW_LOST_MAP, BPF_MAP_TYPE_PERCPU_ARRAY);
   if (!lost) return std::unexpected(lost.error());
@@ -113,41 +111,77 @@ Result<std::unique_ptr<FlowEventReader>> FlowEventReader::open(const fs::path& p
   impl->lost = std::move(*lost);
   impl->flowSwitch = std::move(*flowSwitch);
   impl->eventsId = mapId(impl->events.get());
-  impl->ring = ring_buffer__new(impl->events.get(), &Impl::onEvent, impl.get(), nullptr);
+  // This reader's own ring, shaped as the programs' template (a ring buffer
+  // has one consumer position: readers cannot share one).
+  impl->ownRing = UniqueFd(bpf_map_create(BPF_MAP_TYPE_RINGBUF, "weft_flow_ring", 0, 0, WEFT_FLOW_RINGBUF_BYTES,
+                                          nullptr));
+  if (!impl->ownRing.valid()) return failErrno("create a flow event ring buffer");
+  impl->ring = ring_buffer__new(impl->ownRing.get(), &Impl::onEvent, impl.get(), nullptr);
   if (!impl->ring) return failErrno("map the flow event ring buffer");
   return std::unique_ptr<FlowEventReader>(new FlowEventReader(std::move(impl)));
 }
 
 Status FlowEventReader::start() {
-  auto current = impl_->readSwitch();
-  if (!current) return std::unexpected(current.error());
+  if (impl_->slot) return {};
   const auto self = static_cast<std::uint32_t>(::getpid());
-  const std::uint64_t now = monotonicNs();
-  if (!impl_->started && current->enabled && now - current->heartbeat_ns < WEFT_FLOW_READER_TIMEOUT_NS)
-    return fail(ErrorCode::kAlreadyExists,
-                "process " + std::to_string(current->reader) + " is reading this node's flow events (another "
-                "weft-trace?); a BPF ring buffer has one reader: stop that one first");
-  // Whatever an earlier reader left behind is old news.
-  impl_->discarding = true;
-  (void)ring_buffer__consume(impl_->ring);
-  impl_->discarding = false;
-  if (auto ok = impl_->writeSwitch({.enabled = 1, .reader = self, .heartbeat_ns = now}); !ok) return ok;
-  impl_->started = true;
-  return {};
+  std::string holders;
+  for (std::uint32_t index = 0; index < WEFT_FLOW_READERS; ++index) {
+    auto current = impl_->readSwitch(index);
+    if (!current) return std::unexpected(current.error());
+    const std::uint64_t now = monotonicNs();
+    if (current->reader != 0 && now - current->heartbeat_ns < WEFT_FLOW_READER_TIMEOUT_NS) {
+      holders += (holders.empty() ? "" : ", ") + std::to_string(current->reader);
+      continue;
+    }
+    // Claimed with the pid, not yet on; a reader claiming the same slot at
+    // the same moment overwrites it, and whichever sees another pid after a
+    // pause moves on, so one slot never ends up with two rings.
+    if (auto ok = impl_->writeSwitch(index, {.enabled = 0, .reader = self, .heartbeat_ns = now}); !ok) return ok;
+    ::usleep(20'000);
+    auto claimed = impl_->readSwitch(index);
+    if (!claimed) return std::unexpected(claimed.error());
+    if (claimed->reader != self) {
+      holders += (holders.empty() ? "" : ", ") + std::to_string(claimed->reader);
+      continue;
+    }
+    const int ringFd = impl_->ownRing.get();
+    if (bpf_map_update_elem(impl_->events.get(), &index, &ringFd, BPF_ANY) != 0) {
+      (void)impl_->writeSwitch(index, {});
+      return failErrno("put the ring buffer into the flow event map");
+    }
+    // The slot's lost count starts from zero for this reader.
+    int cpus = libbpf_num_possible_cpus();
+    if (cpus > 0) {
+      std::vector<std::uint64_t> zeros(static_cast<std::size_t>(cpus));
+      (void)bpf_map_update_elem(impl_->lost.get(), &index, zeros.data(), BPF_ANY);
+    }
+    if (auto ok = impl_->writeSwitch(index, {.enabled = 1, .reader = self, .heartbeat_ns = monotonicNs()}); !ok)
+      return ok;
+    impl_->slot = index;
+    return {};
+  }
+  return fail(ErrorCode::kAlreadyExists,
+              "all " + std::to_string(WEFT_FLOW_READERS) + " flow event readers of this node are taken (processes " +
+                  holders + "): stop one of those weft-trace sessions first");
 }
 
 Status FlowEventReader::heartbeat() {
-  if (!impl_->started) return {};
-  return impl_->writeSwitch(
-      {.enabled = 1, .reader = static_cast<std::uint32_t>(::getpid()), .heartbeat_ns = monotonicNs()});
+  if (!impl_->slot) return {};
+  return impl_->writeSwitch(*impl_->slot, {.enabled = 1,
+                                           .reader = static_cast<std::uint32_t>(::getpid()),
+                                           .heartbeat_ns = monotonicNs()});
 }
 
 void FlowEventReader::stop() {
-  if (!impl_ || !impl_->started) return;
-  impl_->started = false;
-  // Off only if the switch is still ours: a successor may have taken over.
-  auto current = impl_->readSwitch();
-  if (current && current->reader == static_cast<std::uint32_t>(::getpid())) (void)impl_->writeSwitch({});
+  if (!impl_ || !impl_->slot) return;
+  const std::uint32_t index = *impl_->slot;
+  impl_->slot.reset();
+  // Only if the slot is still ours: after a stall past the timeout another
+  // reader may have taken it, with its own ring.
+  auto current = impl_->readSwitch(index);
+  if (!current || current->reader != static_cast<std::uint32_t>(::getpid())) return;
+  (void)impl_->writeSwitch(index, {});
+  (void)bpf_map_delete_elem(impl_->events.get(), &index);
 }
 
 int FlowEventReader::fd() const { return ring_buffer__epoll_fd(impl_->ring); }
@@ -159,11 +193,12 @@ Result<std::size_t> FlowEventReader::consume() {
 }
 
 Result<std::uint64_t> FlowEventReader::lost() const {
+  if (!impl_->slot) return std::uint64_t{0};
   int cpus = libbpf_num_possible_cpus();
   if (cpus <= 0) return fail(ErrorCode::kSystem, "cannot count possible CPUs");
   std::vector<std::uint64_t> perCpu(static_cast<std::size_t>(cpus));
-  std::uint32_t zero = 0;
-  if (bpf_map_lookup_elem(impl_->lost.get(), &zero, perCpu.data()) != 0) return failErrno("read the lost events");
+  const std::uint32_t index = *impl_->slot;
+  if (bpf_map_lookup_elem(impl_->lost.get(), &index, perCpu.data()) != 0) return failErrno("read the lost events");
   std::uint64_t total = 0;
   for (auto v : perCpu) total += v;
   return total;

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "libbpf_logging.h"
+#include "stale_pins.h"
 #include "weft/bpf/kernel_paths.h"
 #include "weft/bpf_abi/capture.h"
 #include "weft/bpf_abi/peer_auth.h"
@@ -25,6 +26,11 @@ static_assert(kMarkFromProxy == WEFT_MARK_FROM_PROXY && kMarkIntercept == WEFT_M
 static_assert(static_cast<int>(MtlsMode::kStrict) == WEFT_MTLS_STRICT &&
               static_cast<int>(MtlsMode::kPermissive) == WEFT_MTLS_PERMISSIVE &&
               static_cast<int>(MtlsMode::kDisable) == WEFT_MTLS_DISABLE);
+
+// Pinned maps that hold only counters or trace events: an earlier weft's
+// pins of another shape are replaced rather than failing the load.
+constexpr std::string_view kDisposableMaps[] = {"weft_peer_auth_counters", "weft_flow_events", "weft_flow_lost",
+                                                "weft_flow_switch"};
 
 // libbpf 1.1 predates tcx: the kernel's attach types, by number.
 constexpr int kTcxIngress = 46;
@@ -84,6 +90,7 @@ Result<std::unique_ptr<PeerAuthHooks>> PeerAuthHooks::load(const fs::path& pinDi
   LIBBPF_OPTS(bpf_object_open_opts, openOptions, .pin_root_path = pinRoot.c_str());
   impl.skeleton = weft_peer_auth__open_opts(&openOptions);
   if (!impl.skeleton) return failErrno("open BPF object peer_auth");
+  removeStaleDisposablePins(impl.skeleton->obj, kDisposableMaps);
   impl.skeleton->rodata->strict_allow_node = options.strictAllowsNode ? 1 : 0;
   if (int err = weft_peer_auth__load(impl.skeleton); err != 0)
     return failErrno("load BPF object peer_auth (the log above names the cause)", -err);

@@ -114,18 +114,40 @@ TEST_CASE("flow events: a STRICT drop reaches weft-trace's ring with its reason 
   CHECK(port.reason == WEFT_DROP_STRICT_PORT_NOT_FROM_PROXY);
   CHECK(port.mark == 0x1234);
 
-  // One reader at a time: a second is refused while the first's heartbeat is fresh.
-  auto second = weft::bpf::FlowEventReader::open(pins.path(), [](std::span<const std::byte>) {});
-  REQUIRE(second.has_value());
-  auto refused = (*second)->start();
-  REQUIRE_FALSE(refused.has_value());
-  CHECK(refused.error().message.find("one reader") != std::string::npos);
+  // Several readers at once, each with its own ring and every event.
+  Collected second;
+  auto secondReader = weft::bpf::FlowEventReader::open(pins.path(), second.handler());
+  REQUIRE(secondReader.has_value());
+  REQUIRE_MESSAGE((*secondReader)->start().has_value(), "a second reader takes the next slot");
+  CHECK(runSyn(strict, "198.19.1.12", 9090, 0x99) == 2);
+  REQUIRE((*reader)->consume().value() == 1);
+  REQUIRE((*secondReader)->consume().value() == 1);
+  CHECK(got.events.back().mark == 0x99);
+  REQUIRE(second.events.size() == 1);
+  CHECK(second.events[0].mark == 0x99);
+  CHECK(second.events[0].reason == WEFT_DROP_STRICT_PORT_NOT_FROM_PROXY);
 
+  // Up to WEFT_FLOW_READERS: one more is refused, naming the readers.
+  std::vector<std::unique_ptr<weft::bpf::FlowEventReader>> more;
+  for (int i = 2; i < WEFT_FLOW_READERS; ++i) {
+    auto r = weft::bpf::FlowEventReader::open(pins.path(), [](std::span<const std::byte>) {});
+    REQUIRE(r.has_value());
+    REQUIRE((*r)->start().has_value());
+    more.push_back(std::move(*r));
+  }
+  auto extra = weft::bpf::FlowEventReader::open(pins.path(), [](std::span<const std::byte>) {});
+  REQUIRE(extra.has_value());
+  auto refused = (*extra)->start();
+  REQUIRE_FALSE(refused.has_value());
+  CHECK(refused.error().message.find("are taken") != std::string::npos);
+
+  // A reader that stops hears nothing more, and its slot is free again.
   (*reader)->stop();
   CHECK(runSyn(strict, "198.19.1.11", 8080, 0) == 2);
   REQUIRE((*reader)->consume().has_value());
-  CHECK(got.events.size() == 2);
-  CHECK((*second)->start().has_value());  // the switch is free again
+  CHECK(got.events.size() == 3);
+  REQUIRE((*secondReader)->consume().value() == 1);  // the others still do
+  CHECK((*extra)->start().has_value());
 }
 
 TEST_CASE("flow events: a full ring counts the events it could not take as lost") {

@@ -116,9 +116,7 @@ Result<std::unique_ptr<KernelEventSource>> KernelEventSource::start(const std::f
   auto reader = bpf::FlowEventReader::open(pinDir, [self](std::span<const std::byte> r) { self->onRecord(r); });
   if (!reader) return std::unexpected(reader.error());
   source->reader_ = std::move(*reader);
-  auto lost = source->reader_->lost();
-  if (!lost) return std::unexpected(lost.error());
-  source->lostSeen_ = *lost;  // what earlier readers lost is not ours to report
+  // Its slot's lost count starts from zero: what earlier readers lost is not ours.
   if (auto ok = source->reader_->start(); !ok) return std::unexpected(ok.error());
   return source;
 }

@@ -1,8 +1,9 @@
-// Reading the kernel's flow events (bpf_abi/flow_events.h) from the maps an
-// agent pinned: the ring buffer, the per-CPU lost counters and the switch
-// that makes the programs emit. A BPF ring buffer has one consumer position,
-// so one reader per node at a time: the switch records the reader's pid and
-// heartbeat, and a second reader is refused while that heartbeat is fresh.
+// Reading the kernel's flow events (bpf_abi/flow_events.h) through the maps
+// an agent pinned: the reader slots of the switch that makes the programs
+// emit, the per-slot lost counters, and the map of rings into which each
+// reader puts a ring buffer of its own (a BPF ring buffer has one consumer
+// position, so readers cannot share one). Up to WEFT_FLOW_READERS readers per
+// node at once; one more is refused, naming the processes that read.
 // This is weft-trace's only use of libbpf (which stays inside agent/bpf).
 #pragma once
 
@@ -30,8 +31,9 @@ class FlowEventReader {
   FlowEventReader(const FlowEventReader&) = delete;
   FlowEventReader& operator=(const FlowEventReader&) = delete;
 
-  // Switches the programs on, as this process; fails while another reader's
-  // heartbeat is fresh (a switch left on by a dead reader is taken over).
+  // Claims a reader slot and switches the programs on for it, as this
+  // process; fails when every slot has a fresh heartbeat (a slot left on by a
+  // dead reader is taken over).
   [[nodiscard]] Status start();
   // Renews the heartbeat; call at least every second, or the programs stop
   // emitting (WEFT_FLOW_READER_TIMEOUT_NS) as if this reader had died.
@@ -42,7 +44,8 @@ class FlowEventReader {
   [[nodiscard]] int fd() const;
   // Hands every waiting event to the handler; the number handed.
   [[nodiscard]] Result<std::size_t> consume();
-  // Events the programs could not queue since the maps were made (all CPUs).
+  // Events the programs could not queue into this reader's ring since start()
+  // (all CPUs).
   [[nodiscard]] Result<std::uint64_t> lost() const;
   // False once the pins name other maps or none (the agent removed them, or
   // a new agent made new ones): this reader then hears nothing more.

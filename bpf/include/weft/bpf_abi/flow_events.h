@@ -1,22 +1,27 @@
 /* Flow events for weft-trace: the BPF programs report what they did to a
  * connection (captured, paired on the fast path, dropped by STRICT) and what
- * TCP did (state changes, retransmits) through one ring buffer shared by the
- * capture and the peer-authentication objects (pinned by name in the node's
- * pin directory). Nothing is emitted unless a reader turned the switch on,
- * so that tracing costs one array lookup while nobody listens, and nothing is
- * counted lost then either. */
+ * TCP did (state changes, retransmits) into the ring buffer of each reader,
+ * through maps shared by the capture and the peer-authentication objects
+ * (pinned by name in the node's pin directory). Nothing is emitted unless a
+ * reader turned its switch slot on, so that tracing costs a few array
+ * lookups while nobody listens, and nothing is counted lost then either. */
 #ifndef WEFT_BPF_ABI_FLOW_EVENTS_H
 #define WEFT_BPF_ABI_FLOW_EVENTS_H
 
 #include "weft/bpf_abi/abi_common.h"
 #include "weft/bpf_abi/capture.h"
 
-/* Pinned names (under the agent's --bpffs-dir) of the three shared maps. */
-#define WEFT_FLOW_EVENTS_MAP "weft_flow_events"  /* BPF_MAP_TYPE_RINGBUF */
-#define WEFT_FLOW_LOST_MAP "weft_flow_lost"      /* PERCPU_ARRAY[1] of __u64 */
-#define WEFT_FLOW_SWITCH_MAP "weft_flow_switch"  /* ARRAY[1] of struct weft_flow_switch */
+/* Pinned names (under the agent's --bpffs-dir) of the three shared maps,
+ * each indexed by reader slot. */
+#define WEFT_FLOW_EVENTS_MAP "weft_flow_events"  /* ARRAY_OF_MAPS of RINGBUF: each reader's ring */
+#define WEFT_FLOW_LOST_MAP "weft_flow_lost"      /* PERCPU_ARRAY of __u64 */
+#define WEFT_FLOW_SWITCH_MAP "weft_flow_switch"  /* ARRAY of struct weft_flow_switch */
 
-/* 1 MiB: about 9,000 events between two reads of a reader. */
+/* weft-trace sessions that can read at once on one node. */
+#define WEFT_FLOW_READERS 4
+
+/* Each reader's ring, 1 MiB (made by the reader, only while it reads): about
+ * 9,000 events between two reads. */
 #define WEFT_FLOW_RINGBUF_BYTES (1u << 20)
 
 enum weft_flow_event_type {
@@ -69,11 +74,14 @@ struct weft_flow_event {
 };
 WEFT_ABI_ASSERT(sizeof(struct weft_flow_event) == 104, "weft_flow_event layout");
 
-/* The switch's single value. A reader sets `enabled` and its pid while it
- * runs, and renews `heartbeat_ns` (CLOCK_MONOTONIC, as bpf_ktime_get_ns) at
- * least every second: programs emit only while the heartbeat is younger than
- * WEFT_FLOW_READER_TIMEOUT_NS, so a reader that died without switching off
- * costs nothing after that, and a second reader can tell the ring is taken. */
+/* One reader slot of the switch. A reader claims a slot whose `reader` is 0
+ * or whose heartbeat is stale by writing its pid (and a fresh heartbeat,
+ * `enabled` still 0), puts its ring into the same slot of weft_flow_events,
+ * then sets `enabled`; it renews `heartbeat_ns` (CLOCK_MONOTONIC, as
+ * bpf_ktime_get_ns) at least every second. Programs emit into a slot only
+ * while its heartbeat is younger than WEFT_FLOW_READER_TIMEOUT_NS, so a
+ * reader that died without switching off costs nothing after that, and its
+ * slot is free again. */
 struct weft_flow_switch {
   __u32 enabled;
   __u32 reader; /* pid, in the reader's pid namespace: for messages */
