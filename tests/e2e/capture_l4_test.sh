@@ -4,8 +4,10 @@
 # nodes) without the apps noticing (getpeername shows the real peer); pods not
 # enrolled and excluded ports are left alone; failures reach the client fast
 # (refused, connect timeout); a stopped agent fails closed and a restarted one
-# adopts its state without re-enrolling. Run with the sockmap on and off.
+# adopts its state without re-enrolling. Run with the sockmap on and off; with
+# it on, weft-trace shows the same-node relay joining the fast path.
 source "$(dirname "$0")/lib/e2e.sh"
+WEFT_TRACE_BIN=${WEFT_TRACE_BIN:-$WEFT_BUILD_DIR/tools/weft-trace/weft-trace}
 
 assert_cleanup cluster_down
 # Per node: p1 client, p2 server (enrolled), p3 outside the mesh.
@@ -38,8 +40,22 @@ for sockmap in on off; do
 
   redirected=$(stat1 .capture.redirected)
   accepted=$(stat1 .proxy.connections.accepted)
+  trace=$(cluster_state_dir)/run/fastpath-$sockmap.json
+  cluster_node_exec n1 "$WEFT_TRACE_BIN" --bpffs-dir "$(cluster_bpffs_dir n1)" -o json --type fastpath_paired \
+    --duration 4 >"$trace" 2>"$trace.err" &
+  trace_pid=$!
+  for _ in $(seq 50); do grep -q "tracing the flows" "$trace.err" 2>/dev/null && break; sleep 0.1; done
   ip=$(cluster_pod_ip "$local_server")
   assert_eq "[$sockmap] same node: served, and the app sees the server as its peer" "200 $ip" "$(fetch "$client" "http://$ip:8080/")"
+  wait "$trace_pid" || true
+  paired() { jq -s "[.[] | select(.type == \"fastpath_paired\" and .reason_code == \"$1\")] | length" "$trace"; }
+  if [[ $sockmap == on ]]; then
+    assert_eq "[$sockmap] weft-trace: the client's and server's sockets joined the sockhash" true \
+      "$( (($(paired sockhash_joined) >= 2)) && echo true || echo false)"
+    assert_eq "[$sockmap] weft-trace: the relay went direct" true "$( (($(paired relay_direct) >= 1)) && echo true || echo false)"
+  else
+    assert_eq "[$sockmap] weft-trace: no fast path" 0 "$(jq -s length "$trace")"
+  fi
   ip=$(cluster_pod_ip "$remote_server")
   assert_eq "[$sockmap] cross node: served, and the app sees the server as its peer" "200 $ip" "$(fetch "$client" "http://$ip:8080/")"
   assert_eq "[$sockmap] both connects were redirected" 2 $(($(stat1 .capture.redirected) - redirected))
