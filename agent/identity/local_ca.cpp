@@ -137,6 +137,25 @@ Status LocalCa::create(const fs::path& dir, const std::string& trustDomain) {
   return {};
 }
 
+namespace {
+
+// ca.crt's certificates, then those of dir/trust-bundle.crt when it exists
+// (a CA rotation: the other CA's root), each checked by TrustBundle.
+Result<std::string> withExtraAnchors(const fs::path& dir, const std::string& caPem) {
+  const fs::path path = dir / kTrustBundleFile;
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return caPem;
+  auto pem = readFile(path);
+  if (!pem) return std::unexpected(pem.error());
+  auto certs = parsePemCertificates(*pem);
+  if (!certs) return fail(ErrorCode::kParse, path.string() + ": " + certs.error().message);
+  log::info("identity", "trusting the {} CA certificate(s) of {} besides {}", certs->size(), path.string(),
+            (dir / kCaCertFile).string());
+  return caPem + (caPem.ends_with('\n') ? "" : "\n") + *pem;
+}
+
+}  // namespace
+
 Result<std::unique_ptr<LocalCa>> LocalCa::load(const fs::path& dir, const std::string& trustDomain) {
   fs::path certPath = dir / kCaCertFile;
   fs::path keyPath = dir / kCaKeyFile;
@@ -178,8 +197,11 @@ Result<std::unique_ptr<LocalCa>> LocalCa::load(const fs::path& dir, const std::s
     return fail(ErrorCode::kInvalidArgument, certPath.string() + " is the CA of trust domain " + info->id.trustDomain +
                                                  ", not " + trustDomain + " (--trust-domain)");
   }
-  auto bundle = TrustBundle::fromPem(trustDomain, *certPem);
-  if (!bundle) return std::unexpected(bundle.error());
+  auto anchors = withExtraAnchors(dir, *certPem);
+  if (!anchors) return std::unexpected(anchors.error());
+  auto bundle = TrustBundle::fromPem(trustDomain, *anchors);
+  if (!bundle) return fail(bundle.error().code, certPath.string() + " or " + (dir / kTrustBundleFile).string() + ": " +
+                                                    bundle.error().message);
   std::string chainPem;
   for (const X509Ptr& c : *certs) {
     if (!isSelfSigned(c.get())) chainPem += toPem(c.get());

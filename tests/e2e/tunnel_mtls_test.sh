@@ -11,6 +11,8 @@
 #   4. peers are rejected for the right reason: a server agent with another CA; a
 #      server (openssl s_server) with a mesh-CA cert naming the wrong SPIFFE ID; and
 #      clients (openssl s_client) with an expired SVID or one from another CA;
+#      and, as a CA rotation does, agents of two CAs that each trust both
+#      (trust-bundle.crt) are accepted;
 #   5. SVIDs living 20 s are renewed under a 25 s request/response load without
 #      one error;
 #   6. 1,000 concurrent cross-node connections share at most one tunnel per worker.
@@ -366,9 +368,23 @@ assert_fail "... a different one" cmp -s "$mesh_ca/ca.crt" "$work/other-ca/ca.cr
 failures=$(counter n1 tunnelHandshakeFailures)
 assert_cut "n1 -> n2-p1 is cut" "$server_ip:9000"
 assert_moved "... because n1's handshake with n2 failed" n1 tunnelHandshakeFailures "$failures"
+
+echo "== 4b'. a CA rotation: n1 and n2 sign with different CAs but each trusts both (trust-bundle.crt)"
+cp "$work/other-ca/ca.crt" "$mesh_ca/trust-bundle.crt"
+cp "$mesh_ca/ca.crt" "$work/other-ca/trust-bundle.crt"
+agent_stop n1
 agent_stop n2
+start_agent n1
+start_agent n2 --ca-dir "$work/other-ca"
+agent_wait_ready n1 && agent_wait_ready n2
+assert_eq "n1 -> n2-p1 works across the two CAs" "n2-p1 200" "$(fetch_after_restart)"
+assert_ok "n1's log names the extra trust anchors" grep -q "trust-bundle.crt besides" "$(agent_log n1)"
+rm -f "$mesh_ca/trust-bundle.crt" "$work/other-ca/trust-bundle.crt"
+agent_stop n1
+agent_stop n2
+start_agent n1
 start_agent n2
-agent_wait_ready n2
+agent_wait_ready n1 && agent_wait_ready n2
 assert_eq "control: with the mesh CA again, n1 -> n2-p1 works" "n2-p1 200" "$(fetch_after_restart)"
 
 # ---------------------------------------------------------------------------

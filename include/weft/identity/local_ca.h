@@ -16,6 +16,9 @@ namespace weft::identity {
 
 inline constexpr std::string_view kCaCertFile = "ca.crt";
 inline constexpr std::string_view kCaKeyFile = "ca.key";
+// Optional: more CA certificates to trust besides ca.crt's, so that agents
+// signing with an old and a new CA trust each other during a CA rotation.
+inline constexpr std::string_view kTrustBundleFile = "trust-bundle.crt";
 
 class LocalCa final : public CertificateSigner {
  public:
@@ -26,7 +29,8 @@ class LocalCa final : public CertificateSigner {
   // mode 0600). A read-only directory holding both files (a Secret) loads
   // without the lock. ca.crt may be an intermediate followed by its chain:
   // the first certificate signs, all are trust anchors, and the ones not
-  // self-signed travel with every leaf.
+  // self-signed travel with every leaf. The CA certificates of an optional
+  // dir/trust-bundle.crt are trust anchors too (never signers).
   static Result<std::unique_ptr<LocalCa>> loadOrCreate(const std::filesystem::path& dir, std::string trustDomain);
 
   // Leaf for the CSR's key (EC P-256, CSR signature verified) with the URI SAN

@@ -226,6 +226,52 @@ TEST_CASE("local CA: each bad directory is refused with its cause") {
   }
 }
 
+TEST_CASE("local CA: trust-bundle.crt adds the other CA of a rotation as a trust anchor - never as a signer") {
+  Clock::time_point now = wholeSecondNow();
+  TestCa current = TestCa::make("cluster.local", now);
+  TestCa previous = TestCa::make("cluster.local", now);
+  TempDir dir("weft-ca-test");
+  writeCa(dir.path(), current.ca.cert.get(), current.ca.key.get());
+  TestKeyAndCert oldLeaf = issueTestCertificate(svidProfile(kWorkload.uri(), now), previous.ca);
+  {
+    QuietLogs quiet;
+    auto alone = mustLoad(dir.path());
+    auto refused = validateX509Svid(oldLeaf.cert.get(), nullptr, alone->trustBundle(), now);
+    CHECK_FALSE_MESSAGE(refused.has_value(), "without the bundle a leaf of the other CA is refused");
+  }
+  writeFile(dir.path() / "trust-bundle.crt", toPem(previous.ca.cert.get()));
+  QuietLogs quiet;
+  auto ca = mustLoad(dir.path());
+  auto accepted = validateX509Svid(oldLeaf.cert.get(), nullptr, ca->trustBundle(), now);
+  CHECK_MESSAGE(accepted.has_value(), (accepted ? "" : accepted.error().message));
+  // Leaves are still signed by ca.crt's CA, and both CAs are in the bundle.
+  auto signedLeaf = ca->sign({.csrPem = csrFor(oldLeaf.key.get()), .identity = kWorkload, .lifetime = std::chrono::hours(1)});
+  REQUIRE(signedLeaf.has_value());
+  auto leaf = parsePemCertificates(*signedLeaf);
+  REQUIRE(leaf.has_value());
+  CHECK(X509_check_issued(current.ca.cert.get(), leaf->front().get()) == X509_V_OK);
+  CHECK(ca->trustBundle().pem() == toPem(current.ca.cert.get()) + toPem(previous.ca.cert.get()));
+}
+
+TEST_CASE("local CA: a bad trust-bundle.crt is refused naming the file") {
+  Clock::time_point now = wholeSecondNow();
+  TestCa good = TestCa::make("cluster.local", now);
+  TempDir dir("weft-ca-test");
+  writeCa(dir.path(), good.ca.cert.get(), good.ca.key.get());
+  SUBCASE("not PEM") {
+    writeFile(dir.path() / "trust-bundle.crt", "hello\n");
+    std::string error = loadError(dir.path());
+    CHECK_MESSAGE(error.find("trust-bundle.crt: no PEM certificate") != std::string::npos, error);
+  }
+  SUBCASE("a workload certificate instead of a CA") {
+    TestKeyAndCert leaf = issueTestCertificate(svidProfile(kWorkload.uri(), now), good.ca);
+    writeFile(dir.path() / "trust-bundle.crt", toPem(leaf.cert.get()));
+    std::string error = loadError(dir.path());
+    CHECK_MESSAGE(error.find("trust-bundle.crt") != std::string::npos, error);
+    CHECK_MESSAGE(error.find("is not a CA") != std::string::npos, error);
+  }
+}
+
 TEST_CASE("local CA: a read-only directory cannot get a new CA but a read-only CA (a Secret) loads") {
   TempDir dir("weft-ca-test");
   fs::permissions(dir.path(), fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
