@@ -2,6 +2,21 @@
 
 namespace weft::proxy {
 
+namespace {
+
+// How the kernel spread connections over the workers' SO_REUSEPORT listeners.
+nlohmann::json perWorker(const ProxyCounters* const* workers, std::size_t count) {
+  nlohmann::json list = nlohmann::json::array();
+  for (std::size_t i = 0; i < count; ++i)
+    list.push_back({{"accepted", workers[i]->accepted.load(std::memory_order_relaxed)},
+                    {"active", workers[i]->active.load(std::memory_order_relaxed)},
+                    {"inboundPlaintextAccepted", workers[i]->inboundPlaintextAccepted.load(std::memory_order_relaxed)},
+                    {"tunnelsAccepted", workers[i]->tunnelsAccepted.load(std::memory_order_relaxed)}});
+  return list;
+}
+
+}  // namespace
+
 nlohmann::json toJson(const ProxyCounters* const* workers, std::size_t count) {
   auto sum = [&](auto member) {
     std::uint64_t total = 0;
@@ -34,6 +49,7 @@ nlohmann::json toJson(const ProxyCounters* const* workers, std::size_t count) {
       {"streamsRefused", sum(&ProxyCounters::streamsRefused)},
       {"streamsDenied", sum(&ProxyCounters::streamsDenied)},
       {"connectionsDenied", sum(&ProxyCounters::connectionsDenied)},
+      {"perWorker", perWorker(workers, count)},
   };
 }
 

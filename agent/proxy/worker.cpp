@@ -58,9 +58,11 @@ Result<std::unique_ptr<Worker>> Worker::create(unsigned index, const ProxyOption
     if (!tunnel) return std::unexpected(tunnel.error());
     worker->tunnelListener_ = std::move(*tunnel);
   }
-  // One PERMISSIVE listener, on the first worker: the TC program assigns
-  // connections to one socket.
-  if (options.inboundListen && index == 0) {
+  // A PERMISSIVE listener on every worker, in one SO_REUSEPORT group: the TC
+  // program assigns plaintext to the first one (the one in its SOCKMAP), and
+  // the kernel (6.5 on) picks a socket of that group by the flow's hash, so
+  // plaintext spreads over the workers as captured connections do.
+  if (options.inboundListen) {
     auto inbound = listenOn(*options.inboundListen, "inbound plaintext listener", true);
     if (!inbound) return std::unexpected(inbound.error());
     worker->inboundListener_ = std::move(*inbound);

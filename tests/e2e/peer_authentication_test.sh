@@ -50,6 +50,10 @@ assert_eq "a pod outside the mesh on another node reaches the enrolled pod" 200 
 assert_eq "through n1's inbound plaintext listener" 1 "$(($(counter .proxy.inboundPlaintextAccepted) - accepted))"
 assert_eq "taken there by the TC program" 1 "$(($(counter .peerAuthentication.intercepted) - intercepted))"
 assert_eq "a pod outside the mesh on the same node too" 200 "$(fetch n1-p2)"
+workers=$(counter '.proxy.workers')
+for _ in $(seq 20); do fetch n2-p2 >/dev/null; done
+assert_eq "plaintext spreads over n1's $workers workers' listeners (one SO_REUSEPORT group)" true \
+  "$(counter '.proxy.perWorker | length > 1 and all(.inboundPlaintextAccepted > 0)')"
 assert_eq "a mesh client across nodes (through the tunnel)" 200 "$(fetch n2-p1)"
 assert_eq "the pod's mode is listed as PERMISSIVE by default" '"PERMISSIVE default"' \
   "$(counter '.peerAuthentication.pods[] | select(.pod == "demo/n1-p1") | "\(.mode) \(.policy)"')"
