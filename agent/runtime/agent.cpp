@@ -370,6 +370,7 @@ nlohmann::json Agent::stats() {
                       {"failedSpans", s.failedSpans},
                       {"droppedSpans", s.droppedSpans},
                       {"failedBatches", s.failedBatches},
+                      {"retriedBatches", s.retriedBatches},
                       {"lastError", s.lastError}};
   }
   return out;

@@ -105,6 +105,9 @@ std::vector<telemetry::SelfSample> agentMetrics(const AgentMetricSources& src) {
     const char* help = "Spans lost: the collector failed or refused them, or the export queue was full.";
     s.add("spans_lost_total", "counter", help, at(stats, "/tracing/failedSpans"), Samples::label("reason", "collector"));
     s.add("spans_lost_total", "counter", help, at(stats, "/tracing/droppedSpans"), Samples::label("reason", "queue_full"));
+    s.add("span_batches_retried_total", "counter",
+          "Span batches sent again after the collector could not take them (no connection, 429, 502, 503, 504).",
+          at(stats, "/tracing/retriedBatches"));
   }
   s.add("access_log_entries_total", "counter", "Access-log entries written (after sampling).",
         static_cast<double>(src.accessLogEntries));

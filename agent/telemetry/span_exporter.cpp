@@ -8,6 +8,7 @@
 #include <charconv>
 #include <limits>
 #include <span>
+#include <thread>
 
 #include "collector_connection.h"
 #include "weft/common/log.h"
@@ -153,6 +154,7 @@ SpanExporterStats SpanExporter::stats() const {
   out.exportedBatches = exportedBatches_.load(std::memory_order_relaxed);
   out.failedBatches = failedBatches_.load(std::memory_order_relaxed);
   out.failedSpans = failedSpans_.load(std::memory_order_relaxed);
+  out.retriedBatches = retriedBatches_.load(std::memory_order_relaxed);
   out.droppedSpans = droppedSpans_.load(std::memory_order_relaxed);
   std::lock_guard lock(errorMutex_);
   out.lastError = lastError_;
@@ -185,15 +187,8 @@ void SpanExporter::run() {
 void SpanExporter::sendAll(std::vector<Span>& spans) {
   for (std::size_t first = 0; first < spans.size(); first += options_.batchSize) {
     std::span<const Span> chunk = std::span(spans).subspan(first, std::min(options_.batchSize, spans.size() - first));
-    std::string body = encodeOtlpTraces(chunk);
-    auto response = connection_->post(body);
-    if (!response) {
-      recordFailure(chunk.size(), response.error().message);
-      continue;
-    }
-    if (response->status < 200 || response->status > 299) {
-      recordFailure(chunk.size(), fmt::format("collector {} answered {} to POST {}: {}", url_.authority,
-                                              response->status, url_.target, oneLine(response->body)));
+    if (auto sent = sendBatch(chunk); !sent) {
+      recordFailure(chunk.size(), sent.error().message);
       continue;
     }
     exportedSpans_.fetch_add(chunk.size(), std::memory_order_relaxed);
@@ -202,6 +197,34 @@ void SpanExporter::sendAll(std::vector<Span>& spans) {
     failing_ = false;
   }
   spans.clear();
+}
+
+Status SpanExporter::sendBatch(std::span<const Span> batch) {
+  const std::string body = encodeOtlpTraces(batch);
+  auto backoff = options_.retryBackoff;
+  for (unsigned attempt = 0;; ++attempt) {
+    auto response = connection_->post(body);
+    bool retryable = !response;  // no connection, or it broke: the collector may be restarting
+    std::string error;
+    if (!response) {
+      error = response.error().message;
+    } else if (response->status >= 200 && response->status <= 299) {
+      return {};
+    } else {
+      const int status = response->status;
+      retryable = status == 429 || status == 502 || status == 503 || status == 504;
+      error = fmt::format("collector {} answered {} to POST {}: {}", url_.authority, status, url_.target,
+                          oneLine(response->body));
+    }
+    // Not past the shutdown cutoff, and never in a failing streak's every
+    // batch: a collector that stays down costs one try per batch.
+    const bool timeLeft = ticks(Clock::now() + backoff) < cutoff_.load(std::memory_order_relaxed);
+    if (!retryable || attempt >= options_.maxRetries || !timeLeft || failing_)
+      return fail(ErrorCode::kSystem, std::move(error));
+    retriedBatches_.fetch_add(1, std::memory_order_relaxed);
+    std::this_thread::sleep_for(backoff);
+    backoff *= 2;
+  }
 }
 
 void SpanExporter::recordFailure(std::size_t spans, std::string error) {

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -38,6 +39,11 @@ struct SpanExporterOptions {
   std::chrono::milliseconds connectTimeout{1000};
   std::chrono::milliseconds requestTimeout{5000};  // one POST: send and response
   std::chrono::milliseconds shutdownTimeout{2000}; // what the destructor may spend sending the rest
+  // A batch the collector could not take for now (no connection, or 429,
+  // 502, 503, 504: OTLP/HTTP's retryable answers) is sent again this many
+  // times, after retryBackoff, then twice that, ...; other answers are final.
+  unsigned maxRetries = 2;
+  std::chrono::milliseconds retryBackoff{200};
 };
 
 struct SpanExporterStats {
@@ -45,6 +51,7 @@ struct SpanExporterStats {
   std::uint64_t exportedBatches = 0;
   std::uint64_t failedBatches = 0;  // not sent, or answered other than 2xx
   std::uint64_t failedSpans = 0;    // the spans of the failed batches: lost
+  std::uint64_t retriedBatches = 0; // sends repeated after a retryable failure
   std::uint64_t droppedSpans = 0;   // refused by submit(): the queue was full
   std::string lastError;            // of the latest failed batch; empty if none failed
 };
@@ -70,6 +77,8 @@ class SpanExporter {
   SpanExporter(SpanExporterOptions options, CollectorUrl url);
   void run();
   void sendAll(std::vector<Span>& spans);
+  // One batch, retried while retryable and time allows; an error when it failed.
+  [[nodiscard]] Status sendBatch(std::span<const Span> batch);
   void recordFailure(std::size_t spans, std::string error);
 
   const SpanExporterOptions options_;
@@ -88,6 +97,7 @@ class SpanExporter {
   std::atomic<std::uint64_t> exportedBatches_{0};
   std::atomic<std::uint64_t> failedBatches_{0};
   std::atomic<std::uint64_t> failedSpans_{0};
+  std::atomic<std::uint64_t> retriedBatches_{0};
   std::atomic<std::uint64_t> droppedSpans_{0};
   mutable std::mutex errorMutex_;
   std::string lastError_;

@@ -62,8 +62,9 @@ enum class Ending { kKeepAlive, kConnectionClose, kSilentClose };
 
 class TestCollector {
  public:
-  explicit TestCollector(int status = 200, Ending ending = Ending::kKeepAlive)
-      : listen_(listenLoopback()), port_(localPort(listen_)), status_(status), ending_(ending) {
+  // `status` for the first `failing` requests (all of them by default), 200 after.
+  explicit TestCollector(int status = 200, Ending ending = Ending::kKeepAlive, std::size_t failing = SIZE_MAX)
+      : listen_(listenLoopback()), port_(localPort(listen_)), status_(status), ending_(ending), failing_(failing) {
     thread_ = std::thread([this] { serve(); });
   }
   ~TestCollector() {
@@ -116,12 +117,15 @@ class TestCollector {
     ssize_t n = ::recv(client.fd.get(), buffer, sizeof buffer, 0);
     if (n <= 0 || !client.reader->feed(std::string_view(buffer, static_cast<std::size_t>(n)))) return false;
     while (auto request = client.reader->next()) {
+      std::size_t seen = 0;
       {
         std::lock_guard lock(mutex_);
         requests_.push_back(std::move(*request));
+        seen = requests_.size();
       }
-      std::string body = status_ == 200 ? "{}" : R"({"code":13,"message":"boom"})";
-      std::string response = "HTTP/1.1 " + std::to_string(status_) + " X\r\nContent-Type: application/json\r\n" +
+      const int status = seen <= failing_ ? status_ : 200;
+      std::string body = status == 200 ? "{}" : R"({"code":13,"message":"boom"})";
+      std::string response = "HTTP/1.1 " + std::to_string(status) + " X\r\nContent-Type: application/json\r\n" +
                              "Content-Length: " + std::to_string(body.size()) + "\r\n" +
                              (ending_ == Ending::kConnectionClose ? "Connection: close\r\n" : "") + "\r\n" + body;
       if (::send(client.fd.get(), response.data(), response.size(), MSG_NOSIGNAL) < 0) return false;
@@ -134,6 +138,7 @@ class TestCollector {
   std::uint16_t port_;
   int status_;
   Ending ending_;
+  std::size_t failing_;
   std::atomic<bool> stop_{false};
   std::atomic<std::size_t> connections_{0};
   mutable std::mutex mutex_;
@@ -233,6 +238,57 @@ TEST_CASE("span exporter counts a batch the collector answers with 500 as failed
   CHECK(stats.lastError.find("answered 500") != std::string::npos);
   CHECK(stats.lastError.find("boom") != std::string::npos);
   CHECK(collector.requests().size() == 1);
+}
+
+TEST_CASE("span exporter sends a batch again after a retryable answer - and only then") {
+  weft::testing::QuietLogs quiet;
+  for (int status : {429, 502, 503, 504}) {
+    CAPTURE(status);
+    TestCollector collector(status, Ending::kKeepAlive, 1);  // one refusal, then 200
+    auto exporter = makeExporter({.collectorUrl = collector.url(), .batchSize = 2, .flushInterval = 1h,
+                                  .retryBackoff = 10ms});
+    exporter->submit(makeSpan(0));
+    exporter->submit(makeSpan(1));
+    REQUIRE(eventually([&] { return exporter->stats().exportedSpans == 2; }));
+    auto stats = exporter->stats();
+    CHECK(stats.retriedBatches == 1);
+    CHECK(stats.failedBatches == 0);
+    CHECK(collector.requests().size() == 2);
+    CHECK(collector.requests()[0].body == collector.requests()[1].body);  // the same batch
+  }
+  // 400 and 500 are final (OTLP/HTTP): no second try.
+  for (int status : {400, 500}) {
+    CAPTURE(status);
+    TestCollector collector(status, Ending::kKeepAlive, 1);
+    auto exporter = makeExporter({.collectorUrl = collector.url(), .batchSize = 2, .flushInterval = 1h,
+                                  .retryBackoff = 10ms});
+    exporter->submit(makeSpan(0));
+    exporter->submit(makeSpan(1));
+    REQUIRE(eventually([&] { return exporter->stats().failedBatches == 1; }));
+    CHECK(exporter->stats().retriedBatches == 0);
+    CHECK(collector.requests().size() == 1);
+  }
+}
+
+TEST_CASE("span exporter gives a batch up after its retries") {
+  weft::testing::QuietLogs quiet;
+  TestCollector collector(503);
+  auto exporter = makeExporter({.collectorUrl = collector.url(), .batchSize = 2, .flushInterval = 1h,
+                                .maxRetries = 2, .retryBackoff = 10ms});
+  exporter->submit(makeSpan(0));
+  exporter->submit(makeSpan(1));
+  REQUIRE(eventually([&] { return exporter->stats().failedBatches == 1; }));
+  auto stats = exporter->stats();
+  CHECK(stats.retriedBatches == 2);
+  CHECK(stats.failedSpans == 2);
+  CHECK(collector.requests().size() == 3);
+  CHECK(stats.lastError.find("answered 503") != std::string::npos);
+  // While the collector keeps failing, later batches get one try each.
+  exporter->submit(makeSpan(2));
+  exporter->submit(makeSpan(3));
+  REQUIRE(eventually([&] { return exporter->stats().failedBatches == 2; }));
+  CHECK(exporter->stats().retriedBatches == 2);
+  CHECK(collector.requests().size() == 4);
 }
 
 TEST_CASE("span exporter counts failures when no collector listens") {
