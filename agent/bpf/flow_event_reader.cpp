@@ -167,9 +167,15 @@ Status FlowEventReader::start() {
 
 Status FlowEventReader::heartbeat() {
   if (!impl_->slot) return {};
-  return impl_->writeSwitch(*impl_->slot, {.enabled = 1,
-                                           .reader = static_cast<std::uint32_t>(::getpid()),
-                                           .heartbeat_ns = monotonicNs()});
+  const auto self = static_cast<std::uint32_t>(::getpid());
+  // A slot taken from under this reader (it stalled past the timeout, or
+  // another claimed it in the same instant) is said, not silently shared.
+  auto current = impl_->readSwitch(*impl_->slot);
+  if (!current) return std::unexpected(current.error());
+  if (current->reader != self)
+    return fail(ErrorCode::kAlreadyExists, "process " + std::to_string(current->reader) +
+                                               " took this reader's flow event slot; start weft-trace again");
+  return impl_->writeSwitch(*impl_->slot, {.enabled = 1, .reader = self, .heartbeat_ns = monotonicNs()});
 }
 
 void FlowEventReader::stop() {

@@ -148,6 +148,21 @@ TEST_CASE("flow events: a STRICT drop reaches weft-trace's ring with its reason 
   CHECK(got.events.size() == 3);
   REQUIRE((*secondReader)->consume().value() == 1);  // the others still do
   CHECK((*extra)->start().has_value());
+
+  // A reader whose slot another process took says so at its next heartbeat.
+  CHECK((*secondReader)->heartbeat().has_value());
+  weft::UniqueFd switchMap(bpf_obj_get((pins.path() / WEFT_FLOW_SWITCH_MAP).c_str()));
+  REQUIRE(switchMap.valid());
+  for (std::uint32_t slot = 0; slot < WEFT_FLOW_READERS; ++slot) {
+    weft_flow_switch value{};
+    REQUIRE(bpf_map_lookup_elem(switchMap.get(), &slot, &value) == 0);
+    if (value.reader != static_cast<std::uint32_t>(::getpid())) continue;
+    value.reader = 1;  // every reader here is this process: take them all
+    REQUIRE(bpf_map_update_elem(switchMap.get(), &slot, &value, BPF_ANY) == 0);
+  }
+  auto lostSlot = (*secondReader)->heartbeat();
+  REQUIRE_FALSE(lostSlot.has_value());
+  CHECK(lostSlot.error().message.find("took this reader's flow event slot") != std::string::npos);
 }
 
 TEST_CASE("flow events: a full ring counts the events it could not take as lost") {
