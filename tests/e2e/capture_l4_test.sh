@@ -47,7 +47,11 @@ for sockmap in on off; do
   for _ in $(seq 50); do grep -q "tracing the flows" "$trace.err" 2>/dev/null && break; sleep 0.1; done
   ip=$(cluster_pod_ip "$local_server")
   assert_eq "[$sockmap] same node: served, and the app sees the server as its peer" "200 $ip" "$(fetch "$client" "http://$ip:8080/")"
-  wait "$trace_pid" || true
+  rc=0
+  wait "$trace_pid" || rc=$?
+  # Without this, a weft-trace that never ran would pass the sockmap-off check.
+  assert_eq "[$sockmap] weft-trace traced the whole time and ended by --duration" "0 yes" \
+    "$rc $(grep -q 'tracing the flows' "$trace.err" && echo yes || echo no)"
   paired() { jq -s "[.[] | select(.type == \"fastpath_paired\" and .reason_code == \"$1\")] | length" "$trace"; }
   if [[ $sockmap == on ]]; then
     assert_eq "[$sockmap] weft-trace: the client's and server's sockets joined the sockhash" true \

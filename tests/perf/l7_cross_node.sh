@@ -194,27 +194,6 @@ probe() { # PROTOCOL URL N: did the target enforce the N rules? (direct: N empty
     '{get: $ok, denied_header: $header, post: $post,
       enforced: ($ok == "200" and $header == "403" and $post == "403")}'
 }
-h2load_run() { # URL CONNECTIONS [STREAMS]: {rps, requests, p50_us, p90_us, p99_us, p999_us, errors (no response), non_2xx}
-  local url=$1 c=$2 m=${3:-$h2_streams} log=$work/h2load.log text
-  rm -f "$log"
-  text=$(cluster_pod_exec "$client" taskset -c "$load_cpu" h2load -t1 -c"$c" -m"$m" -D "$seconds" \
-    --log-file="$log" "$url" 2>&1) || true
-  touch "$log"
-  local rps req failed non2xx pct
-  rps=$(awk '/^finished in/ {print $4}' <<<"$text")
-  req=$(awk '/^requests:/ {print $6}' <<<"$text")                   # done (any status, as wrk counts)
-  failed=$(awk '/^requests:/ {print $12 + $14}' <<<"$text")        # errored + timeout: no response
-  non2xx=$(awk '/^status codes:/ {print $5 + $7 + $9}' <<<"$text") # 3xx + 4xx + 5xx
-  # h2load prints no percentiles: nearest rank over its per-request log
-  pct=$(awk -F'\t' '$2 != -1 {print $3}' "$log" | sort -n |
-    awk 'function rank(q, r) {r = int(NR * q); if (r < NR * q) r++; return v[r < 1 ? 1 : r]}
-         {v[NR] = $1}
-         END {if (NR == 0) {print "0 0 0 0"; exit}; print rank(0.5), rank(0.9), rank(0.99), rank(0.999)}')
-  jq -n --arg rps "${rps:-0}" --arg req "${req:-0}" --arg f "${failed:-0}" --arg n "${non2xx:-0}" --arg pct "$pct" \
-    '($pct | split(" ") | map(tonumber)) as $p
-     | {rps: ($rps|tonumber), requests: ($req|tonumber), p50_us: $p[0], p90_us: $p[1], p99_us: $p[2], p999_us: $p[3],
-        errors: ($f|tonumber), non_2xx: ($n|tonumber)}'
-}
 measure() { # PROTOCOL TARGET POLICIES URL PIDS...: one JSON object (POLICIES "" for none)
   local proto=$1 target=$2 n=$3 url=$4 before after load check hz mux=null
   shift 4

@@ -45,14 +45,6 @@ for port in "${origin_ports[@]}"; do cluster_wait_tcp "$client" "$origin_ip" "$p
 xn_declare_origin_ports
 barrier up 180
 
-h2load_run() { # URL: {rps, requests, errors}
-  local text
-  text=$(cluster_pod_exec "$client" taskset -c "$load_cpu" h2load -t1 -c32 -m1 -D "$seconds" "$1" 2>&1) || true
-  jq -n --arg rps "$(awk '/^finished in/ {print $4}' <<<"$text")" \
-    --arg req "$(awk '/^requests:/ {print $6}' <<<"$text")" \
-    --arg err "$(awk '/^requests:/ {print $12 + $14}' <<<"$text")" \
-    '{rps: ($rps | tonumber? // 0), requests: ($req | tonumber? // 0), errors: ($err | tonumber? // 0)}'
-}
 record() { # CONFIG PROTOCOL LOAD_JSON TICKS: one result line
   jq -nc --arg c "$1" --arg p "$2" --argjson l "$3" --argjson t "$4" --argjson hz "$(getconf CLK_TCK)" \
     --argjson side "$side" --argjson round "$round" \
@@ -78,7 +70,7 @@ for ((round = 1; round <= side_rounds; round++)); do
   record "$config" http1 "$load" $(($(cpu_ticks $(weft_pids)) - before))
   barrier "h2-$round"
   before=$(cpu_ticks $(weft_pids))
-  load=$(h2load_run "http://$origin_ip:8082/1k")
+  load=$(h2load_run "http://$origin_ip:8082/1k" 32)
   record "$config" http2 "$load" $(($(cpu_ticks $(weft_pids)) - before))
   # The series a scrape would see (and what it costs to render them once).
   if [[ $config == metrics ]]; then
