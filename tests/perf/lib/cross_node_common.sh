@@ -25,6 +25,9 @@
 #   pair_pids CFG...       pids of those haproxy processes (fails, with the
 #                          nodes' logs, when none runs)
 #   cpu_ticks PID...       user+system clock ticks of the processes so far
+#   cpu_ticks_split PID... "USER SYSTEM": the same, apart
+#   with_children PID...   the processes and their children (nginx: master
+#                          and workers)
 #   peak_rss_kib PID...    their peak RSS (VmHWM) summed, KiB (null for none)
 #   wrk_run URL CONNS [WRK ARGS...]
 #                          $seconds of wrk from the client on $load_cpu:
@@ -142,6 +145,15 @@ pair_pids() {
 }
 
 cpu_ticks() { local t=0 pid; for pid in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$pid/stat"))); done; echo $t; }
+cpu_ticks_split() {
+  local u=0 s=0 pid a b
+  for pid in "$@"; do
+    read -r a b < <(awk '{print $14, $15}' "/proc/$pid/stat")
+    u=$((u + a)) s=$((s + b))
+  done
+  echo "$u $s"
+}
+with_children() { local pid; for pid in "$@"; do echo "$pid" $(pgrep -P "$pid" || true); done | tr '\n' ' '; }
 # Peak RSS (VmHWM) of the processes so far, summed, in KiB; null without any.
 peak_rss_kib() {
   (($# > 0)) || { echo null; return; }
