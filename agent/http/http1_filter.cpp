@@ -3,7 +3,6 @@
 #include <llhttp.h>
 
 #include <algorithm>
-#include <cctype>
 #include <chrono>
 #include <iterator>
 #include <optional>
@@ -434,7 +433,12 @@ class Http1Filter final : public StreamFilter {
   void endChunked(Side& side, std::string& to) {
     to += "0\r\n";
     for (const auto& [name, value] : side.fields)
-      if (!isHopByHop(lowerCase(name)) && !isFramingField(lowerCase(name))) to += name + ": " + trim(value) + "\r\n";
+      if (!isHopByHop(name) && !isFramingField(name)) {
+        to += name;
+        to += ": ";
+        to += trimmed(value);
+        to += "\r\n";
+      }
     to += "\r\n";
   }
 
@@ -466,7 +470,7 @@ class Http1Filter final : public StreamFilter {
     head.authority = facts.host;
     splitTarget(down_.target, head);
     const std::string checkedPath = head.path;
-    for (const auto& [name, value] : down_.fields) head.headers.emplace_back(lowerCase(name), trim(value));
+    for (const auto& [name, value] : down_.fields) head.headers.emplace_back(lowerCase(name), trimmed(value));
     head.grpc = facts.contentType.starts_with("application/grpc");
     Verdict verdict = authorizer_ ? authorizer_(head) : Verdict::kAllow;
     const bool rewritten = record_ && observer_->onRequestHead(*record_, head);
@@ -581,29 +585,30 @@ class Http1Filter final : public StreamFilter {
 
   static HeadFacts headFacts(const Headers& fields) {
     HeadFacts f;
-    for (const auto& [rawName, rawValue] : fields) {
-      std::string name = lowerCase(rawName);
-      std::string value = trim(rawValue);
-      if (name == "host") ++f.hosts, f.host = value;
-      else if (name == "content-length") ++f.contentLengths, f.contentLength = value;
-      else if (name == "transfer-encoding") ++f.transferEncodings, f.transferEncoding = value;
-      else if (name == "content-type") f.contentType = lowerCase(value);
-      else if (name == "upgrade") f.upgrade = value;
-      else if (name == "connection") forEachToken(value, [&](std::string t) { f.connectionTokens.push_back(std::move(t)); });
-      else if (name == "te") forEachToken(value, [&](std::string t) { f.teTrailers = f.teTrailers || t == "trailers"; });
+    for (const auto& [name, rawValue] : fields) {
+      std::string_view value = trimmed(rawValue);
+      auto is = [&name](std::string_view lower) { return equalsIgnoringCase(name, lower); };
+      if (is("host")) ++f.hosts, f.host = value;
+      else if (is("content-length")) ++f.contentLengths, f.contentLength = value;
+      else if (is("transfer-encoding")) ++f.transferEncodings, f.transferEncoding = value;
+      else if (is("content-type")) f.contentType = lowerCase(value);
+      else if (is("upgrade")) f.upgrade = value;
+      else if (is("connection")) forEachToken(value, [&](std::string t) { f.connectionTokens.push_back(std::move(t)); });
+      else if (is("te")) forEachToken(value, [&](std::string t) { f.teTrailers = f.teTrailers || t == "trailers"; });
     }
     return f;
   }
 
   static void appendEndToEnd(std::string& to, const Headers& fields, const HeadFacts& facts) {
     for (const auto& [name, value] : fields) {
-      std::string lower = lowerCase(name);
-      if (isHopByHop(lower) || isFramingField(lower)) continue;
-      if (std::find(facts.connectionTokens.begin(), facts.connectionTokens.end(), lower) != facts.connectionTokens.end())
+      if (isHopByHop(name) || isFramingField(name)) continue;
+      // The tokens are lower-cased already.
+      if (std::any_of(facts.connectionTokens.begin(), facts.connectionTokens.end(),
+                      [&name](const std::string& token) { return equalsIgnoringCase(name, token); }))
         continue;
       to += name;
       to += ": ";
-      to += trim(value);
+      to += trimmed(value);
       to += "\r\n";
     }
   }

@@ -216,15 +216,32 @@ class Http2Filter final : public StreamFilter {
 
   static Http2Filter& self(void* user) { return *static_cast<Http2Filter*>(user); }
 
+  // nghttp2's callbacks for one message come one after another for one
+  // stream (a header block is a callback per field): the last stream found
+  // on each side answers them without a hash lookup.
+  struct LastFound {
+    std::int32_t id = 0;  // 0: none (stream 0 is the connection's)
+    Stream* stream = nullptr;
+  };
   Stream* byDown(std::int32_t id) {
+    if (id != 0 && lastDown_.id == id) return lastDown_.stream;
     auto it = streams_.find(id);
-    return it == streams_.end() ? nullptr : it->second.get();
+    Stream* s = it == streams_.end() ? nullptr : it->second.get();
+    if (s) lastDown_ = {id, s};
+    return s;
   }
   Stream* byUp(std::int32_t id) {
+    if (id != 0 && lastUp_.id == id) return lastUp_.stream;
     auto it = upToDown_.find(id);
-    return it == upToDown_.end() ? nullptr : byDown(it->second);
+    Stream* s = it == upToDown_.end() ? nullptr : byDown(it->second);
+    if (s) lastUp_ = {id, s};
+    return s;
   }
   Stream* bySide(Side side, std::int32_t id) { return side == kDown ? byDown(id) : byUp(id); }
+  void forgetUp(std::int32_t upId) {
+    upToDown_.erase(upId);
+    if (lastUp_.id == upId) lastUp_ = {};
+  }
 
   // Sends what both sessions have queued, until neither has more: taking
   // data into one session's frames reopens windows in the other.
@@ -296,6 +313,7 @@ class Http2Filter final : public StreamFilter {
         nghttp2_submit_rst_stream(down_, NGHTTP2_FLAG_NONE, id, NGHTTP2_INTERNAL_ERROR);
     }
     upToDown_.clear();
+    lastUp_ = {};
     goawayClient();
   }
 
@@ -312,6 +330,7 @@ class Http2Filter final : public StreamFilter {
         stream->record->protocol = "HTTP/2";
         stream->record->start = std::chrono::steady_clock::now();
       }
+      lastDown_ = lastUp_ = {};  // nghttp2 refuses a reused id; should one come, no cached pointer outlives it
       streams_[id] = std::move(stream);
     }
     if (Stream* s = bySide(side, id)) (side == kDown ? s->request : s->response).clear();
@@ -526,7 +545,7 @@ class Http2Filter final : public StreamFilter {
 
   int onPodStreamClosed(std::int32_t upId, std::uint32_t error) {
     Stream* s = byUp(upId);
-    upToDown_.erase(upId);
+    forgetUp(upId);
     if (!s) return 0;
     s->closedUp = true;
     if (s->record && !s->upEnded) s->record->flag(error == NGHTTP2_REFUSED_STREAM ? "UO" : "UR");
@@ -618,6 +637,8 @@ class Http2Filter final : public StreamFilter {
   void finish(std::int32_t downId) {
     if (auto it = streams_.find(downId); it != streams_.end()) {
       report(*it->second);
+      if (lastDown_.stream == it->second.get()) lastDown_ = {};
+      if (lastUp_.stream == it->second.get()) lastUp_ = {};
       streams_.erase(it);
     }
   }
@@ -630,6 +651,7 @@ class Http2Filter final : public StreamFilter {
   FilterOutput* out_ = nullptr;
   std::unordered_map<std::int32_t, std::unique_ptr<Stream>> streams_;  // by the client's stream id
   std::unordered_map<std::int32_t, std::int32_t> upToDown_;
+  LastFound lastDown_, lastUp_;
   bool upGone_ = false;      // the pod's connection ended or broke the protocol
   bool podGoaway_ = false;   // the pod sent GOAWAY: no new streams there
   bool goawaySent_ = false;  // to the client

@@ -1,18 +1,15 @@
 #include "weft/http/protocol_detection.h"
 
+#include "header_rules.h"
+
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <string>
 
 namespace weft::http {
 namespace {
 
 constexpr std::string_view kPreface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
-
-bool isTokenChar(unsigned char c) {
-  return std::isalnum(c) != 0 || std::string_view("!#$%&'*+-.^_`|~").find(static_cast<char>(c)) != std::string_view::npos;
-}
 
 // A prefix of "METHOD SP target SP HTTP/1.x CRLF": kNeedMore while it still
 // could be one, kHttp1 once the line is complete, kOpaque at the first byte
@@ -43,14 +40,8 @@ DetectedProtocol requestLine(std::string_view bytes) {
   return end.size() >= kCrlf.size() ? DetectedProtocol::kHttp1 : DetectedProtocol::kNeedMore;
 }
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-  return out;
-}
-
 PortProtocol byName(std::string_view name) {
-  std::string n = lower(name);
+  std::string n = lowerCase(name);
   if (n == "http2" || n == "grpc" || n == "grpc-web" || n == "h2c" || n == "kubernetes.io/h2c") return PortProtocol::kHttp2;
   if (n == "http" || n == "http/1.1") return PortProtocol::kHttp1;
   static constexpr std::array kOpaque{"tcp", "tls", "https", "mongo", "mysql", "redis", "udp"};
@@ -77,7 +68,7 @@ PortProtocol portProtocol(std::string_view appProtocol, std::string_view portNam
   if (auto dash = portName.find('-'); dash != std::string_view::npos) {
     PortProtocol p = byName(portName.substr(0, dash));
     if (p != PortProtocol::kUndeclared) return p;
-    if (lower(portName.substr(0, dash)) == "grpc") return PortProtocol::kHttp2;
+    if (equalsIgnoringCase(portName.substr(0, dash), "grpc")) return PortProtocol::kHttp2;
   }
   return PortProtocol::kUndeclared;
 }
