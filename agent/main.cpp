@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   std::string strictNodeTraffic = "allow";
   long connectTimeoutMs = options.connectTimeout.count();
   long idleTimeoutS = options.idleTimeout.count();
+  long drainTimeoutS = options.drainTimeout.count();
   long svidLifetimeS = options.svidLifetime.count();
   bool cleanup = false;
 
@@ -40,6 +41,11 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"on", "off"}));
   app.add_option("--connect-timeout-ms", connectTimeoutMs, "Upstream connect timeout")->capture_default_str();
   app.add_option("--idle-timeout-s", idleTimeoutS, "Close relayed connections idle this long")->capture_default_str();
+  app.add_option("--drain-timeout-s", drainTimeoutS,
+                 "Hand-over: on SIGTERM after a successor agent adopted this node's hooks, relays in progress get "
+                 "this long to finish while new connections go to the successor")
+      ->capture_default_str()
+      ->check(CLI::Range(0L, 3600L));
   app.add_option("--node-ip", options.nodeIp,
                  "This node's IP: the mTLS tunnel listener binds it and traffic between enrolled pods of "
                  "different nodes goes through tunnels (needs --proxy-addr)");
@@ -63,6 +69,9 @@ int main(int argc, char** argv) {
                  "path)")
       ->capture_default_str()
       ->check(CLI::IsMember({"on", "off"}));
+  app.add_option("--health-addr", options.healthAddr,
+                 "Readiness endpoint (/healthz/ready) for kubelet's probe; \"off\": none")
+      ->capture_default_str();
   std::string metricsNames = "weft";
   app.add_option("--metrics-addr", options.metricsAddr,
                  "Prometheus scrape endpoint (/metrics); \"off\": no endpoint and no traffic series kept")
@@ -108,6 +117,7 @@ int main(int argc, char** argv) {
     options.metricsAddr.clear();
     options.telemetry.metrics = false;
   }
+  if (options.healthAddr == "off") options.healthAddr.clear();
   if (options.telemetry.accessLog.path == "off") options.telemetry.accessLog.path.clear();
   if (options.telemetry.tracing.collector == "off") options.telemetry.tracing.collector.clear();
   options.telemetry.naming =
@@ -117,6 +127,7 @@ int main(int argc, char** argv) {
   options.testDelayPerBatch = std::chrono::microseconds(testSlowUs);
   options.connectTimeout = std::chrono::milliseconds(connectTimeoutMs);
   options.idleTimeout = std::chrono::seconds(idleTimeoutS);
+  options.drainTimeout = std::chrono::seconds(drainTimeoutS);
   options.svidLifetime = std::chrono::seconds(svidLifetimeS);
   return weft::runtime::runAgent(options);
 }

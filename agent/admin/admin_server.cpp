@@ -179,12 +179,13 @@ struct AdminServer::Impl {
 
 AdminServer::AdminServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-Result<std::unique_ptr<AdminServer>> AdminServer::listen(const SocketAddress& address) {
+Result<std::unique_ptr<AdminServer>> AdminServer::listen(const SocketAddress& address, bool shared) {
   auto impl = std::make_unique<Impl>();
   impl->listener.reset(::socket(address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!impl->listener.valid()) return failErrno("admin socket");
   int one = 1;
   ::setsockopt(impl->listener.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (shared) ::setsockopt(impl->listener.get(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
   if (::bind(impl->listener.get(), address.get(), address.length) != 0)
     return failErrno("admin API bind " + address.toString());
   if (::listen(impl->listener.get(), 64) != 0) return failErrno("admin API listen " + address.toString());

@@ -4,10 +4,15 @@
 
 namespace weft::admin {
 
-void registerAgentRoutes(AdminServer& server, AgentView view) {
-  server.route("GET", "/healthz/ready", [view](const http::Request&) {
-    return view.ready->load() ? Response::text("ready\n") : Response::text("not ready\n", 503);
+void registerReadinessRoute(AdminServer& server, const AgentView& view) {
+  server.route("GET", "/healthz/ready", [ready = view.ready, replaced = view.replaced](const http::Request&) {
+    if (replaced && replaced()) return Response::text("not ready: a successor agent took this node over\n", 503);
+    return ready->load() ? Response::text("ready\n") : Response::text("not ready\n", 503);
   });
+}
+
+void registerAgentRoutes(AdminServer& server, AgentView view) {
+  registerReadinessRoute(server, view);
   server.route("GET", "/config_dump", [view](const http::Request&) {
     return Response::json(config::toJson(*view.snapshots->current()).dump(2) + "\n");
   });

@@ -182,9 +182,47 @@ Result<std::unique_ptr<CaptureHooks>> CaptureHooks::attach(const CaptureOptions&
   return hooks;
 }
 
+// What stays must stay pinned: a successor that adopted these links and then
+// failed cleans up as an agent without --keep-bpf does, unpinning links and
+// maps that this process still holds. Pinned again, they outlive it (enrolled
+// connects keep failing closed) and the next agent adopts them; otherwise
+// they would go with this process's descriptors and connects would escape.
+void CaptureHooks::restoreMissingPins() {
+  std::error_code ec;
+  fs::create_directories(options_.pinDir / "links", ec);
+  for (auto& link : impl_->links)
+    if (!fs::exists(link.pinPath, ec)) {
+      if (bpf_obj_pin(link.fd.get(), link.pinPath.c_str()) == 0)
+        log::warn("bpf", "pinned {} again", link.pinPath.string());
+      else
+        log::error("bpf", "cannot pin {} again: {}", link.pinPath.string(), std::strerror(errno));
+    }
+  bpf_map* map = nullptr;
+  bpf_object__for_each_map(map, impl_->skeleton->obj) {
+    const char* path = bpf_map__pin_path(map);
+    if (path && bpf_map__fd(map) >= 0 && !fs::exists(path, ec) && bpf_obj_pin(bpf_map__fd(map), path) == 0)
+      log::warn("bpf", "pinned map {} again", path);
+  }
+}
+
+bool CaptureHooks::adoptedBySuccessor() const {
+  if (impl_->links.empty()) return false;
+  // The link is the pinned kernel object itself, so its program is whatever
+  // the last agent to adopt it put there.
+  bpf_link_info link{};
+  __u32 linkLength = sizeof link;
+  bpf_prog_info own{};
+  __u32 ownLength = sizeof own;
+  if (bpf_obj_get_info_by_fd(impl_->links.front().fd.get(), &link, &linkLength) != 0 ||
+      bpf_obj_get_info_by_fd(bpf_program__fd(impl_->skeleton->progs.weft_connect4), &own, &ownLength) != 0)
+    return false;
+  return link.prog_id != own.id;
+}
+
 CaptureHooks::~CaptureHooks() {
   if (!impl_) return;
   if (keepAttached_) {
+    restoreMissingPins();
     log::info("bpf", "leaving capture hooks attached and pinned in {}", options_.pinDir.string());
     return;
   }

@@ -67,6 +67,16 @@ nlohmann::json Proxy::connections() const {
   return {{"connections", std::move(list)}, {"workersNotAnswering", silent}};
 }
 
+void Proxy::stopAccepting() {
+  for (auto& worker : impl_->workers) worker->stopAccepting();
+}
+
+std::uint64_t Proxy::activeRelays() const {
+  std::uint64_t active = 0;
+  for (const auto& worker : impl_->workers) active += worker->counters().active.load(std::memory_order_relaxed);
+  return active;
+}
+
 int Proxy::inboundListenerFd() const { return impl_->workers.empty() ? -1 : impl_->workers[0]->inboundListenerFd(); }
 
 nlohmann::json Proxy::stats() const {

@@ -98,6 +98,12 @@ void TunnelConnection::drain() {
   if (activeStreams_ == 0) beginClose();
 }
 
+void TunnelConnection::goingAway() {
+  if (outbound_ || closing_) return;
+  session_->shutdownNotice();
+  markDirty();
+}
+
 void TunnelConnection::streamStarted() {
   activeStreams_.fetch_add(1, std::memory_order_relaxed);
   totalStreams_.fetch_add(1, std::memory_order_relaxed);

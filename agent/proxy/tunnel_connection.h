@@ -40,6 +40,10 @@ class TunnelConnection final : public WorkerConnection, public tunnel::SessionHa
   [[nodiscard]] bool usable() const;
   // No new streams (e.g. its certificate was renewed); closes once empty.
   void drain();
+  // This node's agent hands over to a successor: the client node of an
+  // inbound tunnel is asked to open its next streams on a new tunnel (which
+  // reaches the successor). Outbound tunnels carry this agent's relays on.
+  void goingAway();
   [[nodiscard]] const std::string& svidSerial() const { return svidSerial_; }
   void markDirty();
   // Runs once per event-loop turn for a dirty tunnel: frames into records, records out.

@@ -185,7 +185,7 @@ void Worker::onAccept(AcceptOp& op, int result, std::uint32_t flags) {
       case ListenerKind::kInbound: acceptInboundPlaintext(result); break;
     }
   }
-  if (!op.armed && !stopRequested_) armAccept(op);
+  if (!op.armed && !stopRequested_ && op.fd >= 0) armAccept(op);
 }
 
 void Worker::acceptOutbound(int fd) {
@@ -363,12 +363,27 @@ void Worker::sweepIdle() {
   }
 }
 
-void Worker::drain() {
-  for (auto& op : acceptOps_)
-    if (op.fd >= 0) io_uring_prep_cancel(ring_->prepare(nullptr), &op, 0);
+// The accepts are cancelled first: an accept in flight holds its listener
+// open, and a listener that stays open keeps getting its share of the
+// SO_REUSEPORT group's connections.
+void Worker::closeListeners() {
+  for (auto& op : acceptOps_) {
+    if (op.fd >= 0 && op.armed) io_uring_prep_cancel(ring_->prepare(nullptr), &op, 0);
+    op.fd = -1;
+  }
   listener_.reset();
   tunnelListener_.reset();
   inboundListener_.reset();
+}
+
+void Worker::stopAccepting() {
+  stopAcceptingRequested_ = true;
+  std::uint64_t one = 1;
+  [[maybe_unused]] auto n = ::write(wakeFd_.get(), &one, sizeof one);
+}
+
+void Worker::drain() {
+  closeListeners();
   for (WorkerConnection* connection = connections_; connection;) {
     WorkerConnection* next = connection->nextInWorker;
     connection->abort();
@@ -436,6 +451,14 @@ void Worker::onWake() {
   if (stopping_) {
     stopRequested_ = true;
     return;
+  }
+  if (stopAcceptingRequested_ && !acceptingStopped_) {
+    acceptingStopped_ = true;
+    closeListeners();
+    std::lock_guard lock(tunnelsMutex_);
+    for (TunnelConnection* tunnel : tunnels_) tunnel->goingAway();
+    log::info("proxy", "worker {}: listeners closed, {} connection(s) carry on", index_,
+              counters_.active.load(std::memory_order_relaxed));
   }
   std::shared_ptr<std::promise<nlohmann::json>> request;
   {

@@ -38,6 +38,11 @@ class Worker {
 
   // Creates the ring on the worker's own thread and starts serving.
   [[nodiscard]] Status start();
+  // A successor serves from now on (any thread): the worker closes its
+  // listeners at its next turn, so that new connections go to the
+  // successor's sockets of the same SO_REUSEPORT groups, and asks the nodes
+  // whose tunnels it serves to open new ones; its connections carry on.
+  void stopAccepting();
   [[nodiscard]] const ProxyCounters& counters() const { return counters_; }
   [[nodiscard]] int inboundListenerFd() const { return inboundListener_.valid() ? inboundListener_.get() : -1; }
   // Open tunnels, for /tunnels (any thread).
@@ -117,6 +122,7 @@ class Worker {
   void afterCompletions();
   void onWake();  // the eventfd: stop, or a question from the admin thread
   void sweepIdle();
+  void closeListeners();
   void drain();
 
   unsigned index_;
@@ -144,6 +150,8 @@ class Worker {
   std::chrono::steady_clock::time_point now_;
   std::atomic<bool> stopRequested_{false};
   std::atomic<bool> stopping_{false};  // set before the wake that asks the worker to stop
+  std::atomic<bool> stopAcceptingRequested_{false};
+  bool acceptingStopped_ = false;  // worker thread only
   std::mutex describeMutex_;
   std::shared_ptr<std::promise<nlohmann::json>> describeRequest_;  // under describeMutex_
   std::thread thread_;

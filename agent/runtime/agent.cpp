@@ -15,6 +15,7 @@
 #include "mesh_directory_builder.h"
 #include "admin_views.h"
 #include "agent_metrics.h"
+#include "listen_addresses.h"
 #include "mesh_inbound_policy.h"
 #include "weft/identity/local_ca.h"
 #include "weft/identity/workload_certificates.h"
@@ -22,6 +23,7 @@
 #include "weft/admin/admin_server.h"
 #include "weft/admin/agent_routes.h"
 #include "weft/bpf/capture_hooks.h"
+#include "weft/bpf/handover_marker.h"
 #include "weft/bpf/kernel_paths.h"
 #include "weft/bpf/peer_auth_hooks.h"
 #include "weft/common/log.h"
@@ -103,10 +105,15 @@ class Agent {
 
  private:
   Status setUp();
+  Status bindAdminPorts();
   Status setUpMesh(proxy::ProxyOptions& proxyOptions);
   void registerRoutes();
   void applyConfig();
   void serve(int signalFd);
+  void handOver(int signalFd);
+  void noticeSuccessor();
+  bool successorComing() const;
+  bool successorReady() const;
   nlohmann::json stats();
   std::string metricsText();
 
@@ -114,6 +121,7 @@ class Agent {
   std::string node_;
   config::SnapshotStore store_;
   std::optional<config::DirectoryWatcher> watcher_;
+  std::optional<bpf::HandoverMarker> marker_;  // the node's newest agent (hand-over)
   std::unique_ptr<bpf::CaptureHooks> hooks_;
   std::unique_ptr<BpfSteering> steering_;
   std::unique_ptr<bpf::PeerAuthHooks> peerAuthHooks_;
@@ -132,24 +140,54 @@ class Agent {
   // Last, so destroyed first: their threads call stats(), which reads the rest.
   std::unique_ptr<admin::AdminServer> admin_;
   std::unique_ptr<admin::AdminServer> metrics_;  // the Prometheus scrape endpoint (15020)
+  std::unique_ptr<admin::AdminServer> health_;   // /healthz/ready for kubelet (15021)
+  bool replacedNoticed_ = false;  // a ready successor was seen and the shared ports left to it
 };
+
+// The admin API, metrics and health ports, checked against each other and
+// the proxy's listeners first: all are SO_REUSEPORT (shared with a successor
+// during a hand-over), so the kernel would let two of them share a port.
+Status Agent::bindAdminPorts() {
+  struct Wanted {
+    const char* flag;
+    std::string text;
+    std::unique_ptr<admin::AdminServer>* server;  // null: a proxy listener, only checked
+  };
+  std::vector<Wanted> wanted{{"--admin-addr", options_.adminAddr, &admin_}};
+  if (!options_.metricsAddr.empty()) wanted.push_back({"--metrics-addr", options_.metricsAddr, &metrics_});
+  if (!options_.healthAddr.empty()) wanted.push_back({"--health-addr", options_.healthAddr, &health_});
+  std::vector<ListenAddress> addresses;
+  for (const Wanted& w : wanted) {
+    auto address = parseSocketAddress(w.text);
+    if (!address) return fail(ErrorCode::kInvalidArgument, std::string(w.flag) + ": " + address.error().message);
+    addresses.push_back({w.flag, *address});
+  }
+  // The proxy's own addresses: malformed ones are reported where they are used.
+  auto proxyListener = [&](const char* flag, const std::string& ip, std::uint16_t port) {
+    if (ip.empty()) return;
+    if (auto address = parseSocketAddress(ip + ":" + std::to_string(port))) addresses.push_back({flag, *address});
+  };
+  proxyListener("--proxy-addr/--outbound-port", options_.proxyAddress, options_.outboundPort);
+  if (!options_.nodeIp.empty()) {
+    proxyListener("--proxy-addr/--inbound-port", options_.proxyAddress, options_.inboundPort);
+    proxyListener("--node-ip/--tunnel-port", options_.nodeIp, options_.tunnelPort);
+  }
+  if (auto ok = checkDistinctListeners(addresses); !ok) return ok;
+  for (std::size_t i = 0; i < wanted.size(); ++i) {
+    auto server = admin::AdminServer::listen(addresses[i].address, true);
+    if (!server) {
+      if (i == 0) return std::unexpected(server.error());  // "admin API bind ADDR: cause"
+      return fail(server.error().code, std::string(wanted[i].flag) + " " + wanted[i].text + ": " +
+                                           server.error().message);
+    }
+    *wanted[i].server = std::move(*server);
+  }
+  return {};
+}
 
 Status Agent::setUp() {
   node_ = options_.nodeName.empty() ? hostName() : options_.nodeName;
-  auto adminAddress = parseSocketAddress(options_.adminAddr);
-  if (!adminAddress) return fail(ErrorCode::kInvalidArgument, "--admin-addr: " + adminAddress.error().message);
-  auto admin = admin::AdminServer::listen(*adminAddress);
-  if (!admin) return std::unexpected(admin.error());
-  admin_ = std::move(*admin);
-  if (!options_.metricsAddr.empty()) {
-    auto metricsAddress = parseSocketAddress(options_.metricsAddr);
-    if (!metricsAddress)
-      return fail(ErrorCode::kInvalidArgument, "--metrics-addr: " + metricsAddress.error().message);
-    auto metrics = admin::AdminServer::listen(*metricsAddress);
-    if (!metrics) return fail(metrics.error().code, "--metrics-addr " + options_.metricsAddr + ": " +
-                                                        metrics.error().message);
-    metrics_ = std::move(*metrics);
-  }
+  if (auto ok = bindAdminPorts(); !ok) return ok;
   // Before anything touches the kernel: a bad --access-log fails the start
   // with its cause and leaves no hooks behind.
   const unsigned workers = options_.workers ? options_.workers : std::max(1u, std::thread::hardware_concurrency());
@@ -170,6 +208,12 @@ Status Agent::setUp() {
     if (!mount) return std::unexpected(mount.error());
     cgroupRoot = *mount;
   }
+  // This agent is the node's newest from now: one that runs still says "not
+  // ready" and, stopped, waits for this one (handOver).
+  auto marker = bpf::HandoverMarker::open(pinDirFor(node_, options_.bpffsDir));
+  if (!marker) return std::unexpected(marker.error());
+  marker_.emplace(std::move(*marker));
+  if (auto ok = marker_->announce(bpf::HandoverMarker::State::kStarting); !ok) return ok;
   auto hooks = bpf::CaptureHooks::attach({.cgroupRoot = cgroupRoot, .pinDir = pinDirFor(node_, options_.bpffsDir)});
   if (!hooks) return fail(hooks.error().code, "BPF capture hooks: " + hooks.error().message);
   hooks_ = std::move(*hooks);
@@ -250,6 +294,11 @@ void Agent::registerRoutes() {
   using Provider = std::function<nlohmann::json()>;
   bool mesh = certificates_ != nullptr;
   admin::AgentView view{.nodeName = node_, .snapshots = &store_, .ready = &ready_, .stats = [this] { return stats(); }};
+  view.replaced = [this] { return successorComing(); };
+  if (health_) {
+    admin::registerReadinessRoute(*health_, view);
+    health_->start();
+  }
   view.workloads = [this] {
     nlohmann::json enrolled;
     {
@@ -382,8 +431,10 @@ void Agent::serve(int signalFd) {
   constexpr auto kQuietPeriod = std::chrono::milliseconds(200);  // let editors finish writing
   constexpr auto kResync = std::chrono::seconds(10);  // netns that appeared after their Pod object
   constexpr auto kNever = Clock::time_point::max();
+  constexpr auto kSuccessorCheck = std::chrono::seconds(1);
   auto reloadAt = kNever;  // set when the directory changed
   auto resyncAt = Clock::now() + kResync;
+  auto successorCheckAt = Clock::now() + kSuccessorCheck;
   while (true) {
     pollfd fds[2] = {{signalFd, POLLIN, 0}, {watcher_ ? watcher_->fd() : -1, POLLIN, 0}};
     auto renewAt = kNever;
@@ -394,7 +445,7 @@ void Agent::serve(int signalFd) {
           std::chrono::system_clock::now());
       renewAt = Clock::now() + std::max(untilNext, std::chrono::milliseconds(0));
     }
-    auto wakeAt = std::min({reloadAt, resyncAt, renewAt});
+    auto wakeAt = std::min({reloadAt, resyncAt, renewAt, successorCheckAt});
     int timeout = static_cast<int>(
         std::max<long>(0, std::chrono::duration_cast<std::chrono::milliseconds>(wakeAt - Clock::now()).count()));
     if (::poll(fds, 2, timeout) < 0 && errno != EINTR) return;
@@ -424,7 +475,107 @@ void Agent::serve(int signalFd) {
       std::lock_guard lock(enrollmentMutex_);
       certificates_->refresh();
     }
+    if (now >= successorCheckAt) {
+      successorCheckAt = now + kSuccessorCheck;
+      noticeSuccessor();
+    }
   }
+}
+
+// A successor announced itself in the node's hand-over marker (it is starting
+// or ready), or adopted the hooks without one.
+bool Agent::successorComing() const {
+  return (marker_ && marker_->successor()) || (hooks_ && hooks_->adoptedBySuccessor());
+}
+
+// Ready: it finished its start (listeners bound, hooks adopted).
+bool Agent::successorReady() const {
+  auto successor = marker_ ? marker_->successor() : std::nullopt;
+  return successor && successor->state == bpf::HandoverMarker::State::kReady && hooks_ &&
+         hooks_->adoptedBySuccessor();
+}
+
+// A successor is ready (see handOver): the admin, metrics and health
+// ports, which both bind with SO_REUSEPORT, are left to it, so that
+// weftctl, Prometheus and kubelet reach the node's current agent only. This
+// one keeps serving its proxy's connections until SIGTERM.
+void Agent::noticeSuccessor() {
+  if (replacedNoticed_ || !successorReady()) return;
+  replacedNoticed_ = true;
+  ready_ = false;
+  log::info("agent", "a successor agent is ready: leaving the admin, metrics and health ports to it; serving until "
+                     "SIGTERM");
+  health_.reset();
+  metrics_.reset();
+  admin_.reset();
+}
+
+// Up to `wait` for SIGTERM or SIGINT (SIGHUP is dropped: no reload now).
+bool waitForSignal(int signalFd, std::chrono::milliseconds wait) {
+  pollfd fd{signalFd, POLLIN, 0};
+  if (::poll(&fd, 1, static_cast<int>(wait.count())) <= 0) return false;
+  signalfd_siginfo info{};
+  bool stop = false;
+  while (::read(signalFd, &info, sizeof info) == sizeof info) stop = stop || info.ssi_signo != SIGHUP;
+  return stop;
+}
+
+// Connections still queued at this agent's listeners when they close move to
+// the successor's listeners of the same SO_REUSEPORT groups instead of being
+// reset (net.ipv4.tcp_migrate_req, Linux 5.14, per network namespace).
+void allowListenerMigration() {
+  std::ofstream migrate("/proc/sys/net/ipv4/tcp_migrate_req");
+  if (!(migrate << "1" << std::flush))
+    log::warn("agent", "cannot set net.ipv4.tcp_migrate_req ({}): connections queued at the listeners as they "
+                       "close are reset", std::strerror(errno));
+}
+
+// A SIGTERM after another agent adopted the pinned hooks (a DaemonSet rollout
+// with maxSurge, or an operator starting the new agent before stopping the
+// old): what this agent attached runs the successor's programs now, so it is
+// all left in place, and no connection is refused or cut. The proxy closes
+// its listeners, so that the successor's sockets of the same SO_REUSEPORT
+// groups take every new connection, asks the nodes whose tunnels it serves to
+// open new ones (which reach the successor), and lets its relays finish, up
+// to --drain-timeout-s or a second signal. Without a successor, SIGTERM stops
+// at once as before (--keep-bpf decides what stays).
+void Agent::handOver(int signalFd) {
+  if (!successorComing()) {
+    if (marker_) marker_->withdraw();
+    return;
+  }
+  // kubelet may stop this agent as soon as a probe on the shared port was
+  // answered by the successor, or an operator right after starting it: the
+  // successor gets to finish its start first.
+  const auto deadline = std::chrono::steady_clock::now() + options_.drainTimeout;
+  if (!successorReady()) log::info("agent", "SIGTERM while a successor starts: waiting for it to be ready");
+  bool stopNow = false;
+  while (!stopNow && successorComing() && !successorReady() && std::chrono::steady_clock::now() < deadline)
+    stopNow = waitForSignal(signalFd, std::chrono::milliseconds(100));
+  if (!hooks_ || !hooks_->adoptedBySuccessor()) {
+    log::warn("agent", "the successor did not take over (it stopped, or is not ready after {} s): stopping as "
+                       "without one", options_.drainTimeout.count());
+    if (marker_) marker_->withdraw();
+    return;
+  }
+  noticeSuccessor();
+  hooks_->keepAttachedOnExit(true);
+  if (peerAuthHooks_) peerAuthHooks_->keepAttachedOnExit(true);
+  if (peerAuth_) peerAuth_->keepOnExit(true);
+  if (!proxy_) {
+    log::info("agent", "a successor adopted this node's hooks: leaving them to it");
+    return;
+  }
+  allowListenerMigration();
+  proxy_->stopAccepting();
+  log::info("agent", "a successor adopted this node's hooks: handing over; new connections go to it, {} relay(s) in "
+                     "progress get up to {} s to finish", proxy_->activeRelays(), options_.drainTimeout.count());
+  while (!stopNow && proxy_->activeRelays() > 0 && std::chrono::steady_clock::now() < deadline)
+    stopNow = waitForSignal(signalFd, std::chrono::milliseconds(100));
+  if (stopNow) log::info("agent", "second signal: stopping the hand-over now");
+  const std::uint64_t left = proxy_->activeRelays();
+  if (left > 0) log::warn("agent", "hand-over: {} relay(s) still open are reset", left);
+  else log::info("agent", "hand-over done: every relay finished");
 }
 
 // Every relayed connection holds two descriptors; the usual soft limit of
@@ -455,9 +606,12 @@ int Agent::run() {
     return ok.error().code == ErrorCode::kInvalidArgument ? 2 : 1;
   }
   ready_ = true;
+  if (auto ok = marker_->announce(bpf::HandoverMarker::State::kReady); !ok)
+    log::warn("agent", "{}: an agent this one replaces cannot know it is ready", ok.error().describe());
   log::info("agent", "node {} ready", node_);
   serve(signals->get());
   ready_ = false;
+  handOver(signals->get());
   return 0;
 }
 

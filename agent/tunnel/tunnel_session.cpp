@@ -401,6 +401,8 @@ void TunnelSession::reset(std::int32_t streamId, std::uint32_t errorCode) {
 
 void TunnelSession::goAway() { nghttp2_submit_goaway(h2_, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(h2_), kNoError, nullptr, 0); }
 
+void TunnelSession::shutdownNotice() { nghttp2_submit_shutdown_notice(h2_); }
+
 void TunnelSession::closeAll(std::uint32_t errorCode) {
   auto streams = std::move(streams_);
   streams_.clear();

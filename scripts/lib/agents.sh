@@ -9,6 +9,10 @@
 #   agent_stop NODE [SIGNAL]                  stop it and wait (default TERM)
 #   agent_log NODE                            path of the agent's log
 #
+# WEFT_AGENT_INSTANCE (default empty) names a second agent of a node, with its
+# own log and pid file: a successor started while the first still runs, as a
+# DaemonSet rollout with maxSurge does (the hand-over test).
+#
 # Each node is its own network namespace, so every agent binds its admin API to
 # 127.0.0.1:15000 of its own node, as on a real host.
 
@@ -21,8 +25,9 @@ _agent_env() { # NODE KEY: a value from the node's node.env
   sed -n "s/^$2=//p" "$file"
 }
 
-agent_log() { echo "$(cluster_state_dir)/logs/agent-$1.log"; }
-_agent_pidfile() { echo "$(cluster_state_dir)/run/agent-$1.pid"; }
+_agent_instance() { echo "${WEFT_AGENT_INSTANCE:+.$WEFT_AGENT_INSTANCE}"; }
+agent_log() { echo "$(cluster_state_dir)/logs/agent-$1$(_agent_instance).log"; }
+_agent_pidfile() { echo "$(cluster_state_dir)/run/agent-$1$(_agent_instance).pid"; }
 
 agent_start() {
   local node=$1 pid log

@@ -5,6 +5,7 @@
 # without a restart, reports a port in use, and on SIGTERM detaches and unpins
 # everything; with --keep-bpf a restarted agent adopts what it left.
 source "$(dirname "$0")/lib/e2e.sh"
+e2e_require node jq curl
 
 assert_cleanup cluster_down
 cluster_up --nodes 2 --pods 2 >/dev/null
@@ -17,6 +18,8 @@ agent_start n1 >/dev/null
 agent_start n2 >/dev/null
 assert_ok "agent n1 ready" agent_wait_ready n1
 assert_ok "agent n2 ready" agent_wait_ready n2
+assert_eq "kubelet's readiness probe port (15021) says ready" ready \
+  "$(cluster_node_exec n1 curl -sS --max-time 3 "http://$(cluster_node_ip n1):15021/healthz/ready" || true)"
 
 dump=$(agent_admin n1 /config_dump)
 assert_eq "config dump lists every pod of the cluster" 4 "$(jq '.pods | length' <<<"$dump")"
@@ -79,9 +82,23 @@ assert_eq "PeerAuthentication loaded" STRICT "$(jq -r '.peerAuthentications[0].m
 assert_eq "no rejection left" 0 "$(jq '.rejected | length' <<<"$dump")"
 
 echo "== admin port in use"
-out=$(cluster_node_exec n1 "$WEFT_AGENT_BIN" --node-name n1x --cgroup-root "$cg1" --bpffs-dir "$pins1-x" 2>&1) && rc=0 || rc=$?
-assert_eq "a second agent on the same admin port exits non-zero" 1 "$rc"
-assert_contains "and names the address and the cause" "$out" "127.0.0.1:15000: Address already in use"
+# Another program on the port (a second weft-agent would share it: that is a
+# hand-over, see agent_handover_test).
+holder=$(cluster_spawn_on_node n1 node -e "require('net').createServer().listen(15099, '127.0.0.1')")
+for _ in $(seq 50); do
+  cluster_node_exec n1 bash -c 'exec 3<>/dev/tcp/127.0.0.1/15099' 2>/dev/null && break
+  sleep 0.1
+done
+out=$(cluster_node_exec n1 "$WEFT_AGENT_BIN" --node-name n1x --admin-addr 127.0.0.1:15099 --cgroup-root "$cg1" \
+  --bpffs-dir "$pins1-x" 2>&1) && rc=0 || rc=$?
+kill "$holder" 2>/dev/null || true
+assert_eq "an agent whose admin port another program holds exits non-zero" 1 "$rc"
+assert_contains "and names the address and the cause" "$out" "127.0.0.1:15099: Address already in use"
+out=$(cluster_node_exec n1 "$WEFT_AGENT_BIN" --node-name n1x --metrics-addr 127.0.0.1:15000 --cgroup-root "$cg1" \
+  --bpffs-dir "$pins1-x" 2>&1) && rc=0 || rc=$?
+assert_eq "an agent whose own ports collide exits as for a bad flag" 2 "$rc"
+assert_contains "naming both flags" "$out" \
+  "--metrics-addr 127.0.0.1:15000: Address already in use (by --admin-addr 127.0.0.1:15000 of this agent)"
 
 echo "== SIGTERM detaches and unpins"
 assert_ok "agent n1 stops on SIGTERM" agent_stop n1 TERM

@@ -39,7 +39,10 @@ using StreamHandler = std::function<Result<StreamSource>(const http::Request&)>;
 class AdminServer {
  public:
   // Binds and listens at once so that "address in use" is reported at start.
-  [[nodiscard]] static Result<std::unique_ptr<AdminServer>> listen(const SocketAddress& address);
+  // `shared`: SO_REUSEPORT, so that a successor agent can bind the same
+  // address while this one still serves (a hand-over); a process that binds
+  // without it still finds the address in use.
+  [[nodiscard]] static Result<std::unique_ptr<AdminServer>> listen(const SocketAddress& address, bool shared = false);
   ~AdminServer();  // stops the thread and closes every socket
   AdminServer(const AdminServer&) = delete;
   AdminServer& operator=(const AdminServer&) = delete;

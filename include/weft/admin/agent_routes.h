@@ -16,6 +16,11 @@ struct AgentView {
   std::string nodeName;
   const config::SnapshotStore* snapshots = nullptr;
   const std::atomic<bool>* ready = nullptr;   // set once config and hooks are in place
+  // A successor agent took this node over (it adopted the hooks): this one is
+  // not ready any more, whatever `ready` says, so that a readiness probe on a
+  // port both share (SO_REUSEPORT) calls the node ready only when the
+  // successor says so. Null: never.
+  std::function<bool()> replaced;
   std::function<nlohmann::json()> stats;      // counters of the data path
   std::function<nlohmann::json()> certificates;  // workload SVIDs (empty: no mesh)
   std::function<nlohmann::json()> tunnels;       // open tunnels between nodes
@@ -32,5 +37,7 @@ struct AgentView {
 // /policies, /policy/check, /connections, /bpf, /events (streamed);
 // POST /logging?level=debug.
 void registerAgentRoutes(AdminServer& server, AgentView view);
+// GET /healthz/ready alone (the health port, 15021).
+void registerReadinessRoute(AdminServer& server, const AgentView& view);
 
 }  // namespace weft::admin

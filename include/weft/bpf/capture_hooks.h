@@ -79,6 +79,9 @@ class CaptureHooks {
   // Leave programs attached and pinned at exit, for a restart that adopts them.
   void keepAttachedOnExit(bool keep) { keepAttached_ = keep; }
   [[nodiscard]] bool adoptedExistingLinks() const { return adopted_; }
+  // Another agent adopted the pinned links since (they run its programs
+  // now): a successor took over this node, and these hooks are its own.
+  [[nodiscard]] bool adoptedBySuccessor() const;
 
   [[nodiscard]] Result<CaptureCounters> counters() const;
   // Entries in each of the hash maps the agent fills or the programs grow
@@ -117,6 +120,7 @@ class CaptureHooks {
  private:
   struct Impl;
   explicit CaptureHooks(CaptureOptions options);
+  void restoreMissingPins();
 
   CaptureOptions options_;
   std::unique_ptr<Impl> impl_;

@@ -62,6 +62,13 @@ class Proxy {
   Proxy& operator=(const Proxy&) = delete;
 
   [[nodiscard]] nlohmann::json stats() const;
+  // Hand-over to a successor agent: every worker closes its listeners (the
+  // successor's sockets of the same SO_REUSEPORT groups take new
+  // connections) and asks the nodes with tunnels to it to open new ones;
+  // relays in progress carry on.
+  void stopAccepting();
+  // Relays in progress, over all workers.
+  [[nodiscard]] std::uint64_t activeRelays() const;
   // Open tunnels with their identities and stream counts (admin /tunnels).
   [[nodiscard]] nlohmann::json tunnels() const;
   // Every live connection of every worker (admin /connections).

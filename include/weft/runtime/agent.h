@@ -29,6 +29,9 @@ struct AgentOptions {
   bool sockmap = false;
   std::chrono::milliseconds connectTimeout{5000};
   std::chrono::seconds idleTimeout{3600};
+  // SIGTERM once a successor adopted the hooks: how long relays in progress
+  // may take to finish (under a DaemonSet's terminationGracePeriodSeconds).
+  std::chrono::seconds drainTimeout{25};
   // The mesh between nodes: on when nodeIp is set (with capture).
   std::string nodeIp;                         // tunnel listener address (this node's IP)
   std::uint16_t tunnelPort = 15008;
@@ -45,6 +48,7 @@ struct AgentOptions {
   std::chrono::microseconds testDelayPerBatch{0};  // --test-slow-us: scripts/perf's regression check only
   // Prometheus scrape endpoint (/metrics, /stats/prometheus); empty: none.
   std::string metricsAddr = "0.0.0.0:15020";
+  std::string healthAddr = "0.0.0.0:15021";  // /healthz/ready for kubelet; empty: none
   telemetry::TelemetryOptions telemetry;  // metrics names, access logs
 };
 

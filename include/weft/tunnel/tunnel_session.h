@@ -113,6 +113,10 @@ class TunnelSession {
   void reset(std::int32_t streamId, std::uint32_t errorCode = kConnectError);
   // Stops new streams; the peer finishes the open ones.
   void goAway();
+  // Server: asks the client to open no new streams here (a GOAWAY naming the
+  // highest stream id, RFC 9113 6.8), while streams it sent meanwhile are
+  // still taken.
+  void shutdownNotice();
   // The tunnel is gone: every stream's handler hears onClosed(errorCode).
   void closeAll(std::uint32_t errorCode);
 

@@ -189,6 +189,32 @@ TEST_CASE("tunnel: a reset stream reaches the other side as CONNECT_ERROR and sp
   CHECK(farB.received == text);
 }
 
+TEST_CASE("tunnel: a shutdown notice stops new streams while the open ones and those in flight carry on") {
+  Mesh mesh({kClientId, kServerId});
+  AcceptingServer server;
+  Pair pair = connect(mesh, mesh, kClientId, kServerId, kServerId, server);
+  RecordingStream open, raced;
+  open.session = raced.session = pair.client.get();
+  open.id = pair.client->openStream("198.19.2.11:1", "", &open).value();
+  pair.pump();
+  REQUIRE(server.streams.size() == 1);
+  // The agent hands over: the notice goes out while the client, not yet
+  // aware of it, opens one more stream.
+  pair.server->shutdownNotice();
+  raced.id = pair.client->openStream("198.19.2.11:2", "", &raced).value();
+  pair.pump();
+  CHECK(pair.client->peerGoingAway());  // the client's pool opens its next streams elsewhere
+  REQUIRE(server.streams.size() == 2);  // the raced stream was still taken
+  CHECK(raced.status == 200);
+  std::string text = "still served";
+  pair.client->send(open.id, reinterpret_cast<const std::uint8_t*>(text.data()), text.size());
+  pair.client->send(raced.id, reinterpret_cast<const std::uint8_t*>(text.data()), text.size());
+  pair.pump();
+  CHECK(server.streams.at(open.id)->received == text);
+  CHECK(server.streams.at(raced.id)->received == text);
+  CHECK_FALSE(open.closed.has_value());
+}
+
 TEST_CASE("tunnel: a stream whose reader stalls does not stall the other streams") {
   Mesh mesh({kClientId, kServerId});
   AcceptingServer server;
