@@ -72,6 +72,24 @@ struct PeerAuthHooks::Impl {
     return {};
   }
 
+  // As the capture hooks do (CaptureHooks::restoreMissingPins): a successor
+  // that failed after adopting these links unpinned them and the maps this
+  // agent leaves; pinned again, STRICT keeps holding until the next agent.
+  void restoreMissingPins() {
+    std::error_code ec;
+    fs::create_directories(pinDir / "tc", ec);
+    for (const auto& [name, fd] : links)
+      if (!fs::exists(pinOf(name), ec) && bpf_obj_pin(fd.get(), pinOf(name).c_str()) == 0)
+        log::warn("bpf", "pinned {} again", pinOf(name).string());
+    if (!skeleton) return;
+    for (bpf_map* map : {skeleton->maps.weft_mtls_modes, skeleton->maps.weft_peer_auth_counters,
+                         skeleton->maps.weft_inbound_listener}) {
+      const char* path = bpf_map__pin_path(map);
+      if (path && !fs::exists(path, ec) && bpf_obj_pin(bpf_map__fd(map), path) == 0)
+        log::warn("bpf", "pinned map {} again", path);
+    }
+  }
+
   void detachOne(const std::string& name) {
     ::unlink(pinOf(name).c_str());
     links.erase(name);  // closing the last fd of an unpinned link detaches it
@@ -104,7 +122,11 @@ Result<std::unique_ptr<PeerAuthHooks>> PeerAuthHooks::load(const fs::path& pinDi
 }
 
 PeerAuthHooks::~PeerAuthHooks() {
-  if (!impl_ || keep_) return;
+  if (!impl_) return;
+  if (keep_) {
+    impl_->restoreMissingPins();
+    return;
+  }
   for (auto& [name, fd] : impl_->links) ::unlink(impl_->pinOf(name).c_str());
   impl_->links.clear();
   if (impl_->skeleton) {

@@ -482,11 +482,9 @@ void Agent::serve(int signalFd) {
   }
 }
 
-// A successor announced itself in the node's hand-over marker (it is starting
-// or ready), or adopted the hooks without one.
-bool Agent::successorComing() const {
-  return (marker_ && marker_->successor()) || (hooks_ && hooks_->adoptedBySuccessor());
-}
+// A live successor announced itself in the node's hand-over marker (it is
+// starting or ready).
+bool Agent::successorComing() const { return marker_ && marker_->successor(); }
 
 // Ready: it finished its start (listeners bound, hooks adopted).
 bool Agent::successorReady() const {
@@ -540,23 +538,29 @@ void allowListenerMigration() {
 // to --drain-timeout-s or a second signal. Without a successor, SIGTERM stops
 // at once as before (--keep-bpf decides what stays).
 void Agent::handOver(int signalFd) {
-  if (!successorComing()) {
-    if (marker_) marker_->withdraw();
-    return;
-  }
   // kubelet may stop this agent as soon as a probe on the shared port was
   // answered by the successor, or an operator right after starting it: the
   // successor gets to finish its start first.
   const auto deadline = std::chrono::steady_clock::now() + options_.drainTimeout;
-  if (!successorReady()) log::info("agent", "SIGTERM while a successor starts: waiting for it to be ready");
   bool stopNow = false;
-  while (!stopNow && successorComing() && !successorReady() && std::chrono::steady_clock::now() < deadline)
-    stopNow = waitForSignal(signalFd, std::chrono::milliseconds(100));
-  if (!hooks_ || !hooks_->adoptedBySuccessor()) {
-    log::warn("agent", "the successor did not take over (it stopped, or is not ready after {} s): stopping as "
-                       "without one", options_.drainTimeout.count());
+  if (successorComing() && !successorReady()) {
+    log::info("agent", "SIGTERM while a successor starts: waiting for it to be ready");
+    while (!stopNow && successorComing() && !successorReady() && std::chrono::steady_clock::now() < deadline)
+      stopNow = waitForSignal(signalFd, std::chrono::milliseconds(100));
+  }
+  if (!successorReady()) {
     if (marker_) marker_->withdraw();
-    return;
+    if (hooks_ && hooks_->adoptedBySuccessor()) {
+      // An agent adopted the hooks and is gone (or never got ready): they run
+      // its programs, which steer to the same proxy address. Detached, enrolled
+      // connects would escape capture until the next agent; kept, they fail
+      // closed.
+      log::warn("agent", "the hooks were adopted by an agent that is not running: leaving them attached");
+      hooks_->keepAttachedOnExit(true);
+      if (peerAuthHooks_) peerAuthHooks_->keepAttachedOnExit(true);
+      if (peerAuth_) peerAuth_->keepOnExit(true);
+    }
+    return;  // no successor: SIGTERM stops at once, as ever
   }
   noticeSuccessor();
   hooks_->keepAttachedOnExit(true);
@@ -602,6 +606,7 @@ int Agent::run() {
     return 1;
   }
   if (auto ok = setUp(); !ok) {
+    if (marker_) marker_->withdraw();  // a start that failed is no successor
     log::error("agent", "{}", ok.error().describe());
     return ok.error().code == ErrorCode::kInvalidArgument ? 2 : 1;
   }

@@ -11,6 +11,7 @@
 #include "bpf_test_support.h"
 #include "weft/bpf/capture_hooks.h"
 #include "weft/bpf/handover_marker.h"
+#include "weft/bpf/peer_auth_hooks.h"
 
 using namespace weft::testing;
 using weft::bpf::HandoverMarker;
@@ -94,4 +95,20 @@ TEST_CASE("hand-over: hooks see a successor adopt them and pin again what a fail
   auto third = weft::bpf::CaptureHooks::attach({.cgroupRoot = cgroup.path(), .pinDir = pins.path()});
   REQUIRE_MESSAGE(third.has_value(), third.error().describe());
   CHECK((*third)->adoptedExistingLinks());
+}
+
+TEST_CASE("hand-over: PeerAuthentication maps a failed successor unpinned are pinned again") {
+  requireRoot();
+  ScratchPinDir pins;
+  auto first = weft::bpf::PeerAuthHooks::load(pins.path(), {});
+  REQUIRE_MESSAGE(first.has_value(), first.error().describe());
+  {
+    auto second = weft::bpf::PeerAuthHooks::load(pins.path(), {});
+    REQUIRE_MESSAGE(second.has_value(), second.error().describe());
+  }  // without --keep-bpf: it unpins the maps it shares with the first
+  CHECK_FALSE(std::filesystem::exists(pins.path() / "weft_mtls_modes"));
+  (*first)->keepAttachedOnExit(true);
+  first->reset();
+  CHECK(std::filesystem::exists(pins.path() / "weft_mtls_modes"));
+  CHECK(std::filesystem::exists(pins.path() / "weft_inbound_listener"));
 }

@@ -12,8 +12,10 @@
 # may fail.
 # The control: the successor killed outright (a crash) while it serves does
 # cut connections, and the same wrk counts them, so the check can fail.
+# Then a successor that fails after adopting the hooks: the running agent
+# serves on and, stopped, leaves the hooks attached and pinned for the next.
 source "$(dirname "$0")/lib/e2e.sh"
-e2e_require wrk curl jq bpftool
+e2e_require wrk curl jq bpftool node
 
 assert_cleanup cluster_down
 cluster_up --nodes 2 --pods 2 >/dev/null
@@ -124,9 +126,34 @@ assert_eq "connections of the killed agent failed ($failures of $requests reques
   "$(((failures > 0)) && echo true || echo false)"
 assert_eq "the third agent serves on" 200 "$(fetch "$remote_url")"
 
+echo "== a successor that fails after adopting the hooks"
+# Its outbound port is held by another program: it adopts the hooks, then
+# cannot bind, and on its way out unpins what it adopted. The running agent
+# must keep serving, stay the node's ready agent, and at its own stop leave
+# the hooks (pinned again) rather than detach them.
+holder=$(cluster_spawn_on_node n1 node -e \
+  "require('net').createServer().listen(15099, '$(cluster_node_gw n1)')")
+for _ in $(seq 50); do
+  cluster_node_exec n1 bash -c "exec 3<>/dev/tcp/$(cluster_node_gw n1)/15099" 2>/dev/null && break
+  sleep 0.1
+done
+failed=$(WEFT_AGENT_INSTANCE=failing agent_start n1 --proxy-addr "$(cluster_node_gw n1)" --outbound-port 15099)
+assert_ok "the failing successor exits" exited_within "$failed" 10
+kill "$holder" 2>/dev/null || true
+assert_ok "after adopting the hooks" grep -q "capture hooks adopted" "$(log_of n1 failing)"
+assert_eq "the running agent still serves" 200 "$(fetch "$remote_url")"
+assert_eq "and is still the node's ready agent" ready "$(agent_admin n1 /healthz/ready || true)"
+WEFT_AGENT_INSTANCE=third assert_ok "it stops" agent_stop n1
+assert_ok "leaving the hooks another agent adopted attached" grep -q \
+  "the hooks were adopted by an agent that is not running: leaving them attached" "$(log_of n1 third)"
+assert_ok "pinned again" test -e "$pins1/links/connect4"
+assert_ok "a new agent adopts them" start n1 last
+assert_ok "it says so" grep -q "capture hooks adopted" "$(log_of n1 last)"
+assert_eq "and serves" 200 "$(fetch "$remote_url")"
+
 echo "== without a successor, SIGTERM stops at once and detaches"
-WEFT_AGENT_INSTANCE=third assert_ok "the last n1 agent stops" agent_stop n1
-assert_ok "it detached and unpinned" grep -q "detached and unpinned" "$(log_of n1 third)"
-assert_fail "and handed nothing over" grep -q "handing over" "$(log_of n1 third)"
+WEFT_AGENT_INSTANCE=last assert_ok "the last n1 agent stops" agent_stop n1
+assert_ok "it detached and unpinned" grep -q "detached and unpinned" "$(log_of n1 last)"
+assert_fail "and handed nothing over" grep -q "handing over" "$(log_of n1 last)"
 assert_empty "no program left at n1's cgroup" "$(bpftool cgroup show "$cg1" 2>/dev/null | grep -E 'connect[46]' || true)"
 assert_done
