@@ -42,8 +42,8 @@ int main(int argc, char** argv) {
   app.add_option("--connect-timeout-ms", connectTimeoutMs, "Upstream connect timeout")->capture_default_str();
   app.add_option("--idle-timeout-s", idleTimeoutS, "Close relayed connections idle this long")->capture_default_str();
   app.add_option("--drain-timeout-s", drainTimeoutS,
-                 "Hand-over: on SIGTERM after a successor agent adopted this node's hooks, relays in progress get "
-                 "this long to finish while new connections go to the successor")
+                 "Hand-over: on SIGTERM with a successor agent running, how long it may take to get ready and "
+                 "relays in progress to finish while new connections go to it")
       ->capture_default_str()
       ->check(CLI::Range(0L, 3600L));
   app.add_option("--node-ip", options.nodeIp,
