@@ -188,20 +188,10 @@ Result<std::unique_ptr<CaptureHooks>> CaptureHooks::attach(const CaptureOptions&
 // connects keep failing closed) and the next agent adopts them; otherwise
 // they would go with this process's descriptors and connects would escape.
 void CaptureHooks::restoreMissingPins() {
-  std::error_code ec;
-  fs::create_directories(options_.pinDir / "links", ec);
-  for (auto& link : impl_->links)
-    if (!fs::exists(link.pinPath, ec)) {
-      if (bpf_obj_pin(link.fd.get(), link.pinPath.c_str()) == 0)
-        log::warn("bpf", "pinned {} again", link.pinPath.string());
-      else
-        log::error("bpf", "cannot pin {} again: {}", link.pinPath.string(), std::strerror(errno));
-    }
+  for (auto& link : impl_->links) pinAgainIfMissing(link.fd.get(), link.pinPath);
   bpf_map* map = nullptr;
   bpf_object__for_each_map(map, impl_->skeleton->obj) {
-    const char* path = bpf_map__pin_path(map);
-    if (path && bpf_map__fd(map) >= 0 && !fs::exists(path, ec) && bpf_obj_pin(bpf_map__fd(map), path) == 0)
-      log::warn("bpf", "pinned map {} again", path);
+    if (const char* path = bpf_map__pin_path(map)) pinAgainIfMissing(bpf_map__fd(map), path);
   }
 }
 

@@ -1,12 +1,17 @@
 #include "weft/bpf/kernel_paths.h"
 
+#include <bpf/bpf.h>
 #include <linux/magic.h>
 #include <sys/statfs.h>
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <string>
 #include <system_error>
+
+#include "weft/common/log.h"
 
 namespace weft::bpf {
 namespace fs = std::filesystem;
@@ -48,6 +53,14 @@ Status ensureBpffsDir(const fs::path& dir) {
   fs::create_directories(dir, ec);
   if (ec) return fail(ErrorCode::kSystem, "create " + dir.string() + ": " + ec.message());
   return {};
+}
+
+void pinAgainIfMissing(int fd, const fs::path& path) {
+  std::error_code ec;
+  if (fd < 0 || fs::exists(path, ec)) return;
+  fs::create_directories(path.parent_path(), ec);
+  if (bpf_obj_pin(fd, path.c_str()) == 0) log::warn("bpf", "pinned {} again", path.string());
+  else log::error("bpf", "cannot pin {} again: {}", path.string(), std::strerror(errno));
 }
 
 fs::path defaultPinDir(const std::string& nodeName) { return fs::path("/sys/fs/bpf/weft") / nodeName; }

@@ -76,18 +76,11 @@ struct PeerAuthHooks::Impl {
   // that failed after adopting these links unpinned them and the maps this
   // agent leaves; pinned again, STRICT keeps holding until the next agent.
   void restoreMissingPins() {
-    std::error_code ec;
-    fs::create_directories(pinDir / "tc", ec);
-    for (const auto& [name, fd] : links)
-      if (!fs::exists(pinOf(name), ec) && bpf_obj_pin(fd.get(), pinOf(name).c_str()) == 0)
-        log::warn("bpf", "pinned {} again", pinOf(name).string());
+    for (const auto& [name, fd] : links) pinAgainIfMissing(fd.get(), pinOf(name));
     if (!skeleton) return;
     for (bpf_map* map : {skeleton->maps.weft_mtls_modes, skeleton->maps.weft_peer_auth_counters,
-                         skeleton->maps.weft_inbound_listener}) {
-      const char* path = bpf_map__pin_path(map);
-      if (path && !fs::exists(path, ec) && bpf_obj_pin(bpf_map__fd(map), path) == 0)
-        log::warn("bpf", "pinned map {} again", path);
-    }
+                         skeleton->maps.weft_inbound_listener})
+      if (const char* path = bpf_map__pin_path(map)) pinAgainIfMissing(bpf_map__fd(map), path);
   }
 
   void detachOne(const std::string& name) {

@@ -68,7 +68,10 @@ nlohmann::json Proxy::connections() const {
 }
 
 void Proxy::stopAccepting() {
-  for (auto& worker : impl_->workers) worker->stopAccepting();
+  std::vector<std::future<void>> done;
+  for (auto& worker : impl_->workers) done.push_back(worker->stopAccepting());
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  for (auto& d : done) d.wait_until(deadline);
 }
 
 std::uint64_t Proxy::activeRelays() const {

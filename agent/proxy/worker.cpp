@@ -376,10 +376,12 @@ void Worker::closeListeners() {
   inboundListener_.reset();
 }
 
-void Worker::stopAccepting() {
+std::future<void> Worker::stopAccepting() {
+  auto done = acceptingStoppedPromise_.get_future();  // once: Proxy::stopAccepting calls this once
   stopAcceptingRequested_ = true;
   std::uint64_t one = 1;
   [[maybe_unused]] auto n = ::write(wakeFd_.get(), &one, sizeof one);
+  return done;
 }
 
 void Worker::drain() {
@@ -459,6 +461,7 @@ void Worker::onWake() {
     for (TunnelConnection* tunnel : tunnels_) tunnel->goingAway();
     log::info("proxy", "worker {}: listeners closed, {} connection(s) carry on", index_,
               counters_.active.load(std::memory_order_relaxed));
+    acceptingStoppedPromise_.set_value();
   }
   std::shared_ptr<std::promise<nlohmann::json>> request;
   {

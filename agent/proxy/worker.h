@@ -42,7 +42,8 @@ class Worker {
   // listeners at its next turn, so that new connections go to the
   // successor's sockets of the same SO_REUSEPORT groups, and asks the nodes
   // whose tunnels it serves to open new ones; its connections carry on.
-  void stopAccepting();
+  // The future is ready once the worker did so.
+  std::future<void> stopAccepting();
   [[nodiscard]] const ProxyCounters& counters() const { return counters_; }
   [[nodiscard]] int inboundListenerFd() const { return inboundListener_.valid() ? inboundListener_.get() : -1; }
   // Open tunnels, for /tunnels (any thread).
@@ -152,6 +153,7 @@ class Worker {
   std::atomic<bool> stopping_{false};  // set before the wake that asks the worker to stop
   std::atomic<bool> stopAcceptingRequested_{false};
   bool acceptingStopped_ = false;  // worker thread only
+  std::promise<void> acceptingStoppedPromise_;
   std::mutex describeMutex_;
   std::shared_ptr<std::promise<nlohmann::json>> describeRequest_;  // under describeMutex_
   std::thread thread_;

@@ -574,8 +574,18 @@ void Agent::handOver(int signalFd) {
   proxy_->stopAccepting();
   log::info("agent", "a successor adopted this node's hooks: handing over; new connections go to it, {} relay(s) in "
                      "progress get up to {} s to finish", proxy_->activeRelays(), options_.drainTimeout.count());
-  while (!stopNow && proxy_->activeRelays() > 0 && std::chrono::steady_clock::now() < deadline)
-    stopNow = waitForSignal(signalFd, std::chrono::milliseconds(100));
+  // Done when no relay has been open for a quiet period: a client node may
+  // have sent a stream on an inbound tunnel before the shutdown notice
+  // reached it, and connections accepted just before the listeners closed
+  // may still be on their way into relays.
+  constexpr auto kQuiet = std::chrono::milliseconds(500);
+  auto quietSince = std::chrono::steady_clock::now();
+  while (!stopNow && std::chrono::steady_clock::now() < deadline) {
+    const auto now = std::chrono::steady_clock::now();
+    if (proxy_->activeRelays() > 0) quietSince = now;
+    else if (now - quietSince >= kQuiet) break;
+    stopNow = waitForSignal(signalFd, std::chrono::milliseconds(50));
+  }
   if (stopNow) log::info("agent", "second signal: stopping the hand-over now");
   const std::uint64_t left = proxy_->activeRelays();
   if (left > 0) log::warn("agent", "hand-over: {} relay(s) still open are reset", left);

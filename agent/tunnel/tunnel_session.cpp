@@ -276,6 +276,14 @@ Status TunnelSession::continueHandshake() {
 }
 
 Status TunnelSession::receive(const std::uint8_t* data, std::size_t length) {
+  // A stream opened since the last produce() has its HEADERS still queued;
+  // nghttp2 refuses to start it once a GOAWAY arrives, even a shutdown
+  // notice (NGHTTP2_ERR_START_STREAM_NOT_ALLOWED), and the app's connection
+  // would be reset. Serialised first, it is a stream the peer still serves.
+  if (unstartedStreams_ && handshakeDone_) {
+    unstartedStreams_ = false;
+    if (auto ok = produce(kStartStreamsLimit); !ok) return ok;
+  }
   cipherIn_ = data;
   cipherInLength_ = length;
   if (!handshakeDone_) {
@@ -336,6 +344,7 @@ Result<std::int32_t> TunnelSession::openStream(std::string_view authority, std::
       nghttp2_submit_request(h2_, nullptr, headers, forwarded.empty() ? 2 : std::size(headers), &provider, nullptr);
   if (id < 0) return fail(ErrorCode::kInternal, std::string("CONNECT stream: ") + nghttp2_strerror(id));
   streams_[id].handler = handler;
+  unstartedStreams_ = true;
   return id;
 }
 

@@ -53,6 +53,7 @@ wrk_failures() { # in this shell, not in $(...): only the shell that started wrk
   grep -q "requests in" <<<"$text" || echo "wrk $1 did not report: $text" >&2
   read -r requests failures < <(awk '/requests in/ {req = $1} /Socket errors:/ {gsub(/,/, ""); err += $4 + $6 + $8 + $10}
        /Non-2xx/ {err += $NF} END {print req + 0, err + 0}' <<<"$text")
+  ((failures == 0)) || echo "wrk $1: $text" >&2
 }
 exited_within() { # PID SECS
   local i

@@ -28,4 +28,8 @@ namespace weft::bpf {
 // Removes a pin directory and everything pinned under it. Missing is fine.
 [[nodiscard]] Status removePinDir(const std::filesystem::path& dir);
 
+// Pins the object behind `fd` at `path` when nothing is pinned there (an
+// agent leaving its hooks after a failed successor unpinned them); logged.
+void pinAgainIfMissing(int fd, const std::filesystem::path& path);
+
 }  // namespace weft::bpf

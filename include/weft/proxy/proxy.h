@@ -65,7 +65,8 @@ class Proxy {
   // Hand-over to a successor agent: every worker closes its listeners (the
   // successor's sockets of the same SO_REUSEPORT groups take new
   // connections) and asks the nodes with tunnels to it to open new ones;
-  // relays in progress carry on.
+  // relays in progress carry on. Returns once every worker did so (at most
+  // 2 s for a worker that does not answer).
   void stopAccepting();
   // Relays in progress, over all workers.
   [[nodiscard]] std::uint64_t activeRelays() const;

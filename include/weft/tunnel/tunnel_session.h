@@ -147,6 +147,8 @@ class TunnelSession {
   bool handshakeStarted_ = false;
   bool handshakeDone_ = false;
   bool peerGoingAway_ = false;
+  bool unstartedStreams_ = false;  // openStream() since the last receive(): see receive()
+  static constexpr std::size_t kStartStreamsLimit = 256 * 1024;
   // The memory BIO's view of the current input and its output buffer.
   const std::uint8_t* cipherIn_ = nullptr;
   std::size_t cipherInLength_ = 0;

@@ -215,6 +215,29 @@ TEST_CASE("tunnel: a shutdown notice stops new streams while the open ones and t
   CHECK_FALSE(open.closed.has_value());
 }
 
+TEST_CASE("tunnel: a stream opened just as a shutdown notice arrives still starts") {
+  Mesh mesh({kClientId, kServerId});
+  AcceptingServer server;
+  Pair pair = connect(mesh, mesh, kClientId, kServerId, kServerId, server);
+  RecordingStream first, raced;
+  first.session = raced.session = pair.client.get();
+  first.id = pair.client->openStream("198.19.2.11:1", "", &first).value();
+  pair.pump();
+  // The worker's turn: a new connection opens a stream (its HEADERS not yet
+  // serialised), then the tunnel's receive brings the notice.
+  pair.server->shutdownNotice();
+  REQUIRE(pair.server->produce(1 << 20));
+  std::string notice;
+  std::swap(notice, pair.server->output());
+  raced.id = pair.client->openStream("198.19.2.11:2", "", &raced).value();
+  REQUIRE(pair.client->receive(reinterpret_cast<const std::uint8_t*>(notice.data()), notice.size()));
+  pair.pump();
+  CHECK(pair.client->peerGoingAway());
+  CHECK_FALSE(raced.closed.has_value());  // not refused by nghttp2 (START_STREAM_NOT_ALLOWED)
+  CHECK(raced.status == 200);
+  CHECK(server.streams.size() == 2);
+}
+
 TEST_CASE("tunnel: a stream whose reader stalls does not stall the other streams") {
   Mesh mesh({kClientId, kServerId});
   AcceptingServer server;
