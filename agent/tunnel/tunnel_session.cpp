@@ -325,7 +325,10 @@ Status TunnelSession::produce(std::size_t limit) {
     const std::uint8_t* frames = nullptr;
     ssize_t n = nghttp2_session_mem_send(h2_, &frames);
     if (n < 0) return fail(ErrorCode::kParse, std::string("HTTP/2: ") + nghttp2_strerror(static_cast<int>(n)));
-    if (n == 0) break;
+    if (n == 0) {
+      unstartedStreams_ = false;  // every queued frame, new streams' HEADERS too, is out
+      break;
+    }
     plainOut_.append(reinterpret_cast<const char*>(frames), static_cast<std::size_t>(n));
     if (plainOut_.size() >= kTlsRecord)
       if (auto ok = flushPlain(); !ok) return ok;

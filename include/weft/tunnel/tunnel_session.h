@@ -147,7 +147,7 @@ class TunnelSession {
   bool handshakeStarted_ = false;
   bool handshakeDone_ = false;
   bool peerGoingAway_ = false;
-  bool unstartedStreams_ = false;  // openStream() since the last receive(): see receive()
+  bool unstartedStreams_ = false;  // openStream() since produce() last emptied the queue: see receive()
   static constexpr std::size_t kStartStreamsLimit = 256 * 1024;
   // The memory BIO's view of the current input and its output buffer.
   const std::uint8_t* cipherIn_ = nullptr;
