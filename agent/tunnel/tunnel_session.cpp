@@ -411,8 +411,6 @@ void TunnelSession::reset(std::int32_t streamId, std::uint32_t errorCode) {
   nghttp2_submit_rst_stream(h2_, NGHTTP2_FLAG_NONE, streamId, errorCode);
 }
 
-void TunnelSession::goAway() { nghttp2_submit_goaway(h2_, NGHTTP2_FLAG_NONE, nghttp2_session_get_last_proc_stream_id(h2_), kNoError, nullptr, 0); }
-
 void TunnelSession::shutdownNotice() { nghttp2_submit_shutdown_notice(h2_); }
 
 void TunnelSession::closeAll(std::uint32_t errorCode) {

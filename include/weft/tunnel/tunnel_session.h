@@ -111,8 +111,6 @@ class TunnelSession {
   void endStream(std::int32_t streamId);
   void consumed(std::int32_t streamId, std::size_t length);
   void reset(std::int32_t streamId, std::uint32_t errorCode = kConnectError);
-  // Stops new streams; the peer finishes the open ones.
-  void goAway();
   // Server: asks the client to open no new streams here (a GOAWAY naming the
   // highest stream id, RFC 9113 6.8), while streams it sent meanwhile are
   // still taken.
